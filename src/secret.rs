@@ -1,0 +1,111 @@
+//! Secrets (database and SFTP passwords, key passphrases) and the redaction net behind them.
+//!
+//! A [`Secret`] never prints its value: `Debug`, `Display` and `Serialize` all give `***`.
+//! Code that must hand the value to a driver calls [`Secret::expose`], and nothing else.
+//!
+//! As a second line of defence every loaded secret is registered with a process-wide
+//! redactor; the error printer, the log writer and the history writer pass their text
+//! through [`redact`], so even a driver that echoes a password back in an error message
+//! cannot leak it.
+
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+/// A secret value loaded from the environment or a file.
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+}
+
+impl Secret {
+    /// Wraps `value` and registers it for redaction.
+    pub fn new(value: String) -> Self {
+        register(&value);
+        Secret { value }
+    }
+
+    /// The secret itself, for handing to a driver. Never format the result.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+fn registry() -> &'static Mutex<Vec<String>> {
+    static REGISTRY: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Secrets shorter than this are not redacted from free text: replacing every "a" in a
+/// message would make it unreadable, and such a password is reported as too weak anyway.
+const MIN_REDACTABLE_LEN: usize = 4;
+
+/// Registers a text derived from a secret (e.g. its escaped form inside a connection
+/// string) so that it is redacted too.
+pub fn also_redact(derived: &str) {
+    register(derived)
+}
+
+fn register(value: &str) {
+    if value.len() < MIN_REDACTABLE_LEN {
+        return;
+    }
+    let mut secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
+    if !secrets.iter().any(|s| s == value) {
+        secrets.push(value.to_owned());
+        // Longest first, so a secret that contains another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// Replaces every registered secret in `text` with `***`.
+pub fn redact(text: &str) -> String {
+    let secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_owned();
+    for secret in secrets.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_its_value() {
+        let s = Secret::new("hunter2-unit".into());
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
+        assert_eq!(s.expose(), "hunter2-unit");
+    }
+
+    #[test]
+    fn redacts_registered_values_from_text() {
+        let _s = Secret::new("pa;ss}word-unit".into());
+        also_redact("{pa;ss}}word-unit}");
+        assert_eq!(
+            redact("login failed for PWD={pa;ss}}word-unit} and pa;ss}word-unit"),
+            "login failed for PWD=*** and ***"
+        );
+    }
+}

@@ -1,0 +1,543 @@
+//! The database side: the only module that uses odbc-api.
+//!
+//! It opens one read-only connection, runs vetted queries with the as-of date bound as an
+//! ODBC parameter, and streams rows in column-wise batches to a [`RowSink`]. Batches are
+//! sized from a memory budget and the column widths, so memory does not grow with the
+//! number of rows. Text is fetched as UTF-16 (so no code page ever touches a name) and
+//! handed on as UTF-8. A value longer than its buffer is an error that names the column,
+//! never a silent truncation.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{Datelike, NaiveDate};
+use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
+use odbc_api::sys::{ConnectionAttribute, Date, Pointer, Timestamp};
+use odbc_api::{
+    Bit, Connection, ConnectionOptions, Cursor, DataType, DriverSpecificConnectionOptions,
+    ResultSetMetadata, SetConnectionAttributeArgs,
+};
+
+use crate::config::{SourceConfig, connection_string_pairs};
+use crate::query::SqlFile;
+use crate::secret;
+
+/// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
+/// round trips no longer dominate and larger batches only cost memory.
+const MAX_BATCH_ROWS: usize = 16_384;
+
+/// Receives the rows of one query.
+pub trait RowSink {
+    /// Called once, before any row, with the result's column names.
+    fn begin(&mut self, columns: &[String]) -> Result<()>;
+    /// Called for every row; the row's buffers are reused for the next one.
+    fn row(&mut self, row: &Row) -> Result<()>;
+}
+
+/// One row as UTF-8 text; `None` is SQL NULL.
+#[derive(Default)]
+pub struct Row {
+    values: Vec<String>,
+    present: Vec<bool>,
+}
+
+impl Row {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&str> {
+        self.present[index].then(|| self.values[index].as_str())
+    }
+
+    fn reset(&mut self, columns: usize) {
+        self.values.resize_with(columns, String::new);
+        self.present.resize(columns, false);
+    }
+}
+
+/// How one result column is fetched and turned into text.
+#[derive(Clone, Copy, Debug)]
+enum ColumnKind {
+    Text,
+    Integer,
+    Float32,
+    Float64,
+    Bit,
+    Date,
+    Timestamp,
+}
+
+/// What a query's result looks like, from the driver's description.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub sql_type: String,
+}
+
+/// An open, read-only database connection.
+pub struct Source {
+    connection: Connection<'static>,
+    config_query_timeout: Duration,
+    memory_budget: u64,
+    max_text_length: usize,
+    /// What the driver calls the database product, e.g. "PostgreSQL", "Microsoft SQL Server".
+    pub dbms: String,
+}
+
+/// Sets `SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY` before connecting.
+struct ReadOnlyAccess;
+
+impl DriverSpecificConnectionOptions<'static> for ReadOnlyAccess {
+    fn attributes(&self) -> impl Iterator<Item = SetConnectionAttributeArgs<'static>> {
+        const SQL_MODE_READ_ONLY: usize = 1;
+        const SQL_IS_UINTEGER: i32 = -5;
+        // Safety: SQL_ATTR_ACCESS_MODE takes an integer passed in the pointer argument,
+        // flagged with SQL_IS_UINTEGER; no memory is referenced.
+        std::iter::once(unsafe {
+            SetConnectionAttributeArgs::new(
+                ConnectionAttribute::ACCESS_MODE,
+                SQL_MODE_READ_ONLY as Pointer,
+                SQL_IS_UINTEGER,
+            )
+        })
+    }
+}
+
+/// The connection string sent to the driver: the configured one, tuned for known driver
+/// pitfalls, plus the user and password, each braced so that `;` or `}` in them is safe.
+fn full_connection_string(config: &SourceConfig) -> String {
+    let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
+    let pairs = connection_string_pairs(&cs);
+    let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
+    let driver = pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    // psqlODBC buffers a whole result set in memory unless it uses a cursor.
+    if driver.contains("postgres") && !has("UseDeclareFetch") {
+        cs.push_str(";UseDeclareFetch=1;Fetch=10000");
+    }
+    // The SQLite driver reads a whole result before returning the first row without StepAPI.
+    if driver.contains("sqlite") && !has("StepAPI") {
+        cs.push_str(";StepAPI=1");
+    }
+    if let Some(user) = &config.user {
+        let _ = write!(cs, ";UID={}", brace(user));
+    }
+    if let Some(password) = &config.password {
+        let braced = brace(password.expose());
+        secret::also_redact(&braced);
+        let _ = write!(cs, ";PWD={braced}");
+    }
+    cs
+}
+
+/// ODBC attribute quoting: `{value}` with every `}` doubled.
+fn brace(value: &str) -> String {
+    format!("{{{}}}", value.replace('}', "}}"))
+}
+
+/// The driver named in a connection string, if any.
+pub fn driver_name(connection_string: &str) -> Option<String> {
+    connection_string_pairs(connection_string)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
+        .map(|(_, v)| v)
+}
+
+impl Source {
+    /// Connects read-only, with the login timeout applied.
+    pub fn connect(config: &SourceConfig) -> Result<Source> {
+        let env = odbc_api::environment()
+            .map_err(|e| anyhow!("cannot start the ODBC driver manager: {e}. Is unixODBC installed?"))?;
+        let cs = full_connection_string(config);
+        let options = ConnectionOptions {
+            login_timeout_sec: Some(config.login_timeout.as_secs().clamp(1, u32::MAX as u64) as u32),
+            packet_size: None,
+        };
+        // Safety: SQL_ATTR_ACCESS_MODE is a standard ODBC attribute that every driver accepts
+        // (drivers that cannot enforce it treat it as a hint).
+        let connection = unsafe {
+            env.connect_with_connection_string_and_driver_specific_options(&cs, options, ReadOnlyAccess)
+        }
+        .map_err(|e| explain_connect_error(e, &config.connection_string))?;
+        let dbms = connection.database_management_system_name().unwrap_or_default();
+        let source = Source {
+            connection,
+            config_query_timeout: config.query_timeout,
+            memory_budget: config.memory_budget,
+            max_text_length: config.max_text_length,
+            dbms,
+        };
+        source.enforce_read_only()?;
+        Ok(source)
+    }
+
+    /// Drivers treat SQL_ATTR_ACCESS_MODE as a hint; where the database itself can enforce a
+    /// read-only session, ask it to.
+    fn enforce_read_only(&self) -> Result<()> {
+        let statement = match self.dbms.to_ascii_lowercase() {
+            d if d.contains("postgres") => "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            d if d.contains("sqlite") => "PRAGMA query_only = 1",
+            // SQL Server has no session-level read-only switch: the account must be read-only.
+            _ => return Ok(()),
+        };
+        self.connection
+            .execute(statement, (), None)
+            .with_context(|| format!("making the {} session read-only", self.dbms))?;
+        Ok(())
+    }
+
+    /// Runs `query` with every `?` bound to `as_of`, streaming its rows into `sink`.
+    /// Returns the number of rows.
+    pub fn extract(&self, query: &SqlFile, as_of: NaiveDate, sink: &mut dyn RowSink) -> Result<u64> {
+        let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut statement = self.connection.preallocate()?;
+        let timeout = self.config_query_timeout.as_secs() as usize;
+        if timeout > 0 {
+            statement.set_query_timeout_sec(timeout)?;
+        }
+        let date = Date {
+            year: as_of.year() as i16,
+            month: as_of.month() as u16,
+            day: as_of.day() as u16,
+        };
+        let parameters = vec![date; query.placeholders];
+        let cursor = if parameters.is_empty() {
+            statement.execute(&query.text, ())
+        } else {
+            statement.execute(&query.text, &parameters[..])
+        }
+        .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
+        let Some(mut cursor) = cursor else {
+            bail!("{file}: the query returned no result set; it must be a SELECT that returns columns");
+        };
+
+        let (names, kinds, descs) = self.describe(&mut cursor, &file)?;
+        sink.begin(&names)?;
+
+        let row_bytes: usize = descs.iter().map(BufferDesc::bytes_per_row).sum::<usize>().max(1);
+        let batch_rows = ((self.memory_budget as usize) / row_bytes).clamp(1, MAX_BATCH_ROWS);
+        tracing::debug!(file, batch_rows, row_bytes, "fetch buffers sized from the memory budget");
+        let buffer = ColumnarDynBuffer::try_from_descs(batch_rows, descs.iter().copied())
+            .with_context(|| format!("{file}: allocating fetch buffers of {batch_rows} rows"))?;
+        let mut block = cursor.bind_buffer(buffer)?;
+
+        let mut row = Row::default();
+        row.reset(names.len());
+        let mut rows: u64 = 0;
+        let mut replaced = vec![false; names.len()];
+        loop {
+            let batch = match block.fetch_with_truncation_check(true) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(odbc_api::Error::TooLargeValueForBuffer { indicator, buffer_index }) => {
+                    let column = &names[buffer_index];
+                    let length = indicator.map(|bytes| format!(" ({} characters)", bytes / 2)).unwrap_or_default();
+                    bail!(
+                        "{file}: a value of column {column:?} is longer than its buffer of {} characters{length}; \
+                         nothing was truncated and the run stopped. Raise source.max_text_length, or shorten the value in the query",
+                        text_width(&descs[buffer_index]),
+                    );
+                }
+                Err(e) => return Err(explain_query_error(e, &file, self.config_query_timeout)),
+            };
+            for r in 0..batch.num_rows() {
+                for (c, kind) in kinds.iter().enumerate() {
+                    let column = batch.column(c);
+                    let out = &mut row.values[c];
+                    out.clear();
+                    let present = match kind {
+                        ColumnKind::Text => match column.as_wide_text().and_then(|t| t.get(r)) {
+                            Some(units) => {
+                                for ch in char::decode_utf16(units.iter().copied()) {
+                                    out.push(ch.unwrap_or_else(|_| {
+                                        replaced[c] = true;
+                                        char::REPLACEMENT_CHARACTER
+                                    }));
+                                }
+                                true
+                            }
+                            None => false,
+                        },
+                        ColumnKind::Integer => column
+                            .as_nullable_slice::<i64>()
+                            .and_then(|s| s.get(r))
+                            .map(|v| write!(out, "{v}"))
+                            .is_some(),
+                        ColumnKind::Float32 => column
+                            .as_nullable_slice::<f32>()
+                            .and_then(|s| s.get(r))
+                            .map(|v| write!(out, "{v}"))
+                            .is_some(),
+                        ColumnKind::Float64 => column
+                            .as_nullable_slice::<f64>()
+                            .and_then(|s| s.get(r))
+                            .map(|v| write!(out, "{v}"))
+                            .is_some(),
+                        ColumnKind::Bit => column
+                            .as_nullable_slice::<Bit>()
+                            .and_then(|s| s.get(r))
+                            .map(|v| out.push(if v.as_bool() { '1' } else { '0' }))
+                            .is_some(),
+                        ColumnKind::Date => column
+                            .as_nullable_slice::<Date>()
+                            .and_then(|s| s.get(r))
+                            .map(|d| write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                            .is_some(),
+                        ColumnKind::Timestamp => column
+                            .as_nullable_slice::<Timestamp>()
+                            .and_then(|s| s.get(r))
+                            .map(|t| format_timestamp(out, t))
+                            .is_some(),
+                    };
+                    row.present[c] = present;
+                }
+                sink.row(&row)?;
+                rows += 1;
+            }
+        }
+        for (c, was_replaced) in replaced.iter().enumerate() {
+            if *was_replaced {
+                tracing::warn!(file, column = names[c].as_str(), "invalid UTF-16 (a lone surrogate) was replaced with U+FFFD");
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Prepares `query` and describes its result columns without fetching any row.
+    pub fn describe_query(&self, query: &SqlFile) -> Result<Vec<ColumnInfo>> {
+        let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut prepared = self
+            .connection
+            .prepare(&query.text)
+            .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
+        let count = prepared.num_result_cols()?;
+        let mut columns = Vec::new();
+        for i in 1..=count as u16 {
+            columns.push(ColumnInfo {
+                name: prepared.col_name(i)?,
+                sql_type: format!("{:?}", prepared.col_data_type(i)?),
+            });
+        }
+        Ok(columns)
+    }
+
+    /// Column names, how each is fetched, and the buffer for it.
+    fn describe(
+        &self,
+        cursor: &mut impl ResultSetMetadata,
+        file: &str,
+    ) -> Result<(Vec<String>, Vec<ColumnKind>, Vec<BufferDesc>)> {
+        let count = cursor.num_result_cols()?;
+        if count <= 0 {
+            bail!("{file}: the query returns no columns");
+        }
+        let mut names: Vec<String> = Vec::with_capacity(count as usize);
+        let mut kinds = Vec::with_capacity(count as usize);
+        let mut descs = Vec::with_capacity(count as usize);
+        for i in 1..=count as u16 {
+            let name = cursor.col_name(i)?;
+            if name.trim().is_empty() {
+                bail!("{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`");
+            }
+            if let Some(other) = names.iter().position(|n| n.eq_ignore_ascii_case(&name)) {
+                bail!(
+                    "{file}: result columns {} and {i} are both named {name:?}; give each column a unique name with AS",
+                    other + 1
+                );
+            }
+            let data_type = cursor.col_data_type(i)?;
+            let (kind, desc) = match data_type {
+                DataType::TinyInt | DataType::SmallInt | DataType::Integer | DataType::BigInt => {
+                    (ColumnKind::Integer, BufferDesc::I64 { nullable: true })
+                }
+                DataType::Numeric { precision, scale: 0 } | DataType::Decimal { precision, scale: 0 }
+                    if precision < 19 =>
+                {
+                    (ColumnKind::Integer, BufferDesc::I64 { nullable: true })
+                }
+                DataType::Real | DataType::Float { precision: 0..=24 } => {
+                    (ColumnKind::Float32, BufferDesc::F32 { nullable: true })
+                }
+                DataType::Double | DataType::Float { .. } => {
+                    (ColumnKind::Float64, BufferDesc::F64 { nullable: true })
+                }
+                DataType::Bit => (ColumnKind::Bit, BufferDesc::Bit { nullable: true }),
+                DataType::Date => (ColumnKind::Date, BufferDesc::Date { nullable: true }),
+                DataType::Timestamp { .. } => (ColumnKind::Timestamp, BufferDesc::Timestamp { nullable: true }),
+                DataType::Char { length }
+                | DataType::WChar { length }
+                | DataType::Varchar { length }
+                | DataType::WVarchar { length }
+                | DataType::LongVarchar { length }
+                | DataType::WLongVarchar { length } => {
+                    let declared = length.map_or(0, |l| l.get());
+                    (ColumnKind::Text, BufferDesc::WText { max_str_len: self.text_units(declared) })
+                }
+                // Decimals, times, GUIDs, binary and driver-specific types: the driver's own
+                // text rendering is exact, so fetch them as text.
+                other => {
+                    let display = cursor.col_display_size(i).ok().flatten().map_or(0, |n| n.get());
+                    let display = display.max(other.display_size().map_or(0, |n| n.get()));
+                    (ColumnKind::Text, BufferDesc::WText { max_str_len: self.text_units(display) })
+                }
+            };
+            names.push(name);
+            kinds.push(kind);
+            descs.push(desc);
+        }
+        Ok((names, kinds, descs))
+    }
+
+    /// UTF-16 units to reserve for a text column of `declared` characters. A declared size
+    /// of 0 or above the cap (`NVARCHAR(MAX)`, `TEXT`) gets the cap. Small columns get twice
+    /// their size, because a character outside the Basic Multilingual Plane (an emoji in a
+    /// name) takes two UTF-16 units.
+    fn text_units(&self, declared: usize) -> usize {
+        let cap = self.max_text_length;
+        if declared == 0 || declared > cap {
+            cap
+        } else {
+            (declared * 2).min(cap.max(declared))
+        }
+    }
+}
+
+fn text_width(desc: &BufferDesc) -> usize {
+    match desc {
+        BufferDesc::WText { max_str_len } => *max_str_len,
+        _ => 0,
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, plus the fraction when there is one, in 3, 6 or 9 digits.
+fn format_timestamp(out: &mut String, t: &Timestamp) {
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    );
+    let ns = t.fraction;
+    if ns != 0 {
+        if ns % 1_000_000 == 0 {
+            let _ = write!(out, ".{:03}", ns / 1_000_000);
+        } else if ns % 1_000 == 0 {
+            let _ = write!(out, ".{:06}", ns / 1_000);
+        } else {
+            let _ = write!(out, ".{ns:09}");
+        }
+    }
+}
+
+/// Turns a connection failure into a message that says what to do.
+fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> anyhow::Error {
+    let text = secret::redact(&error.to_string());
+    let lower = text.to_ascii_lowercase();
+    let driver = driver_name(connection_string).unwrap_or_else(|| "(none named)".into());
+    let hint = if text.contains("IM002") || lower.contains("can't open lib") || lower.contains("not found, and no default driver") {
+        let installed = odbc_api::environment()
+            .and_then(|env| env.drivers())
+            .map(|drivers| drivers.into_iter().map(|d| d.description).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        format!(
+            "the ODBC driver {driver:?} is not installed on this server (installed: {}). Install it, or correct Driver= in source.connection_string",
+            if installed.is_empty() { "none" } else { &installed }
+        )
+    } else if text.contains("28000") || lower.contains("password authentication failed") || lower.contains("login failed") {
+        "the database rejected the user name or password; check source.user and source.password".to_string()
+    } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
+        "the TLS handshake with the database failed; ODBC Driver 18 encrypts by default and rejects an untrusted certificate: install the server's CA, or add TrustServerCertificate=yes to source.connection_string if the district accepts that".to_string()
+    } else if text.contains("HYT00") || lower.contains("timeout") || lower.contains("timed out") {
+        "the database did not answer within source.login_timeout; check the server name and port, and that the firewall lets this server through".to_string()
+    } else {
+        "check source.connection_string, and run `sis-extract check` to test each step".to_string()
+    };
+    anyhow!("connecting to the database with driver {driver:?} failed: {hint}").context_chain(text)
+}
+
+fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) -> anyhow::Error {
+    let text = secret::redact(&error.to_string());
+    let lower = text.to_ascii_lowercase();
+    if text.contains("HYT00") || lower.contains("canceling statement due to statement timeout") {
+        return anyhow!(
+            "{file}: the query did not finish within source.query_timeout ({}s); raise it or make the query cheaper",
+            timeout.as_secs()
+        )
+        .context_chain(text);
+    }
+    if lower.contains("read-only transaction") || lower.contains("readonly database") || lower.contains("attempt to write a readonly") {
+        return anyhow!("{file}: the database refused a write, because sis-extract only reads").context_chain(text);
+    }
+    anyhow!("{file}: the database rejected the query: {}", first_line(&text)).context_chain(text)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim()
+}
+
+/// Attaches the driver's full diagnostic as the cause, shown with `-v`.
+trait ContextChain {
+    fn context_chain(self, cause: String) -> anyhow::Error;
+}
+
+impl ContextChain for anyhow::Error {
+    fn context_chain(self, cause: String) -> anyhow::Error {
+        anyhow::Error::msg(cause).context(self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn config(cs: &str) -> SourceConfig {
+        SourceConfig {
+            connection_string: cs.into(),
+            user: Some("ro user".into()),
+            password: Some(Secret::new("p;a}ss".into())),
+            login_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
+            memory_budget: 1 << 20,
+            max_text_length: 100,
+        }
+    }
+
+    #[test]
+    fn credentials_are_braced_and_driver_pitfalls_handled() {
+        assert_eq!(
+            full_connection_string(&config("Driver={PostgreSQL Unicode};Server=h;")),
+            "Driver={PostgreSQL Unicode};Server=h;UseDeclareFetch=1;Fetch=10000;UID={ro user};PWD={p;a}}ss}"
+        );
+        assert_eq!(
+            full_connection_string(&config("Driver=SQLite3;Database=/x.db")),
+            "Driver=SQLite3;Database=/x.db;StepAPI=1;UID={ro user};PWD={p;a}}ss}"
+        );
+        assert_eq!(
+            full_connection_string(&config("Driver={ODBC Driver 18 for SQL Server};Server=h")),
+            "Driver={ODBC Driver 18 for SQL Server};Server=h;UID={ro user};PWD={p;a}}ss}"
+        );
+    }
+
+    #[test]
+    fn timestamps_keep_their_fraction() {
+        let mut s = String::new();
+        let t = Timestamp { year: 2026, month: 11, day: 23, hour: 18, minute: 30, second: 5, fraction: 0 };
+        format_timestamp(&mut s, &t);
+        assert_eq!(s, "2026-11-23 18:30:05");
+        s.clear();
+        format_timestamp(&mut s, &Timestamp { fraction: 120_000_000, ..t });
+        assert_eq!(s, "2026-11-23 18:30:05.120");
+        s.clear();
+        format_timestamp(&mut s, &Timestamp { fraction: 123_456_000, ..t });
+        assert_eq!(s, "2026-11-23 18:30:05.123456");
+    }
+}
