@@ -119,21 +119,12 @@ impl<'de> Deserialize<'de> for SecretRef {
             toml::Value::Table(table) => {
                 let mut entries = table.into_iter();
                 match (entries.next(), entries.next()) {
-                    (Some((key, toml::Value::String(v))), None) if key == "env" => {
-                        Ok(SecretRef::Env(v))
-                    }
-                    (Some((key, toml::Value::String(v))), None) if key == "file" => {
-                        Ok(SecretRef::File(v))
-                    }
-                    _ => Err(de::Error::custom(format!(
-                        "expected exactly one of env or file: {hint}"
-                    ))),
+                    (Some((key, toml::Value::String(v))), None) if key == "env" => Ok(SecretRef::Env(v)),
+                    (Some((key, toml::Value::String(v))), None) if key == "file" => Ok(SecretRef::File(v)),
+                    _ => Err(de::Error::custom(format!("expected exactly one of env or file: {hint}"))),
                 }
             }
-            other => Err(de::Error::custom(format!(
-                "expected {hint}, found {}",
-                describe(&other)
-            ))),
+            other => Err(de::Error::custom(format!("expected {hint}, found {}", describe(&other)))),
         }
     }
 }
@@ -147,10 +138,9 @@ impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for BoundedInt<MIN, M
         let value = toml::Value::deserialize(deserializer)?;
         match value {
             toml::Value::Integer(i) if (MIN..=MAX).contains(&i) => Ok(BoundedInt(i)),
-            other => Err(de::Error::custom(format!(
-                "expected an integer {MIN}-{MAX}, found {}",
-                describe(&other)
-            ))),
+            other => {
+                Err(de::Error::custom(format!("expected an integer {MIN}-{MAX}, found {}", describe(&other))))
+            }
         }
     }
 }
@@ -214,9 +204,7 @@ impl<'de> Deserialize<'de> for ByteSize {
 
 fn parse_byte_size(text: &str) -> Option<u64> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().ok()?;
     let factor = match unit.trim() {
@@ -331,13 +319,8 @@ pub struct SftpDestination {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum SftpAuth {
-    Password {
-        password: Secret,
-    },
-    Key {
-        key_file: PathBuf,
-        key_passphrase: Option<Secret>,
-    },
+    Password { password: Secret },
+    Key { key_file: PathBuf, key_passphrase: Option<Secret> },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -363,10 +346,7 @@ fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok,
     s.serialize_str(&text)
 }
 
-fn serialize_timezone<S: serde::Serializer>(
-    tz: &Option<chrono_tz::Tz>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_timezone<S: serde::Serializer>(tz: &Option<chrono_tz::Tz>, s: S) -> Result<S::Ok, S::Error> {
     match tz {
         Some(tz) => s.serialize_str(tz.name()),
         None => s.serialize_str("local"),
@@ -376,8 +356,7 @@ fn serialize_timezone<S: serde::Serializer>(
 impl Job {
     /// The archive's file name for a run on `date`.
     pub fn archive_name(&self, date: chrono::NaiveDate) -> String {
-        self.archive
-            .replace("{date}", &date.format("%Y%m%d").to_string())
+        self.archive.replace("{date}", &date.format("%Y%m%d").to_string())
     }
 
     /// Today's date in the job's time zone.
@@ -410,10 +389,7 @@ pub fn load(path: &Path) -> Result<Config> {
         ))
     })?;
     let text = String::from_utf8(text).map_err(|_| {
-        ConfigError(format!(
-            "config file {} is not UTF-8 text; save it as UTF-8",
-            path.display()
-        ))
+        ConfigError(format!("config file {} is not UTF-8 text; save it as UTF-8", path.display()))
     })?;
     parse(&text, path)
 }
@@ -427,11 +403,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
 
 fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     let deserializer = toml::Deserializer::parse(text).map_err(|e| {
-        ConfigError(format!(
-            "{}: {}",
-            path.display(),
-            toml_error_text(text, e.message(), e.span())
-        ))
+        ConfigError(format!("{}: {}", path.display(), toml_error_text(text, e.message(), e.span())))
     })?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = e.path().to_string();
@@ -466,30 +438,16 @@ fn toml_error_text(text: &str, message: &str, span: Option<std::ops::Range<usize
 }
 
 fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
-    let base_dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let base_dir = if base_dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base_dir
-    };
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base_dir.join(p)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
     };
 
     let source = validate_source(raw.source, &resolve)?;
     if raw.jobs.is_empty() {
-        return Err(config_error(
-            "job",
-            "no [[job]] is defined; add at least one (see config.example.toml)",
-        ));
+        return Err(config_error("job", "no [[job]] is defined; add at least one (see config.example.toml)"));
     }
     let mut names = HashSet::new();
     let mut jobs = Vec::new();
@@ -512,11 +470,7 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
             .as_deref()
             .map(resolve)
             .unwrap_or_else(|| base_dir.join("sis-extract-history.jsonl")),
-        work_dir: raw
-            .work_dir
-            .as_deref()
-            .map(resolve)
-            .unwrap_or_else(std::env::temp_dir),
+        work_dir: raw.work_dir.as_deref().map(resolve).unwrap_or_else(std::env::temp_dir),
         source,
         jobs,
     })
@@ -547,20 +501,13 @@ fn validate_source(raw: RawSource, resolve: &dyn Fn(&str) -> PathBuf) -> Result<
             ));
         }
     }
-    let password = raw
-        .password
-        .map(|r| load_secret(r, "source.password", resolve))
-        .transpose()?;
+    let password = raw.password.map(|r| load_secret(r, "source.password", resolve)).transpose()?;
     Ok(SourceConfig {
         connection_string: cs,
         user: raw.user,
         password,
-        login_timeout: raw
-            .login_timeout
-            .map_or(Duration::from_secs(30), |d| d.0),
-        query_timeout: raw
-            .query_timeout
-            .map_or(Duration::from_secs(20 * 60), |d| d.0),
+        login_timeout: raw.login_timeout.map_or(Duration::from_secs(30), |d| d.0),
+        query_timeout: raw.query_timeout.map_or(Duration::from_secs(20 * 60), |d| d.0),
         memory_budget: raw.memory_budget.map_or(64 * 1024 * 1024, |b| b.0),
         max_text_length: raw.max_text_length.map_or(4000, |n| n.0 as usize),
     })
@@ -642,10 +589,7 @@ fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
 
 fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Job> {
     let name = raw.name.trim().to_string();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
         return Err(config_error(
             &format!("{key}.name"),
@@ -715,14 +659,9 @@ fn validate_destination(
                 ));
             }
             let path = raw.path.ok_or_else(|| {
-                config_error(
-                    &format!("{key}.path"),
-                    "missing; a local destination needs path = \"folder\"",
-                )
+                config_error(&format!("{key}.path"), "missing; a local destination needs path = \"folder\"")
             })?;
-            Ok(Destination::Local {
-                path: resolve(&path),
-            })
+            Ok(Destination::Local { path: resolve(&path) })
         }
         DestinationKind::Sftp => {
             if raw.path.is_some() {
@@ -731,14 +670,12 @@ fn validate_destination(
                     "only applies to kind = \"local\"; for SFTP use remote_dir",
                 ));
             }
-            let host = raw
-                .host
-                .filter(|h| !h.trim().is_empty())
-                .ok_or_else(|| config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name"))?;
-            let user = raw
-                .user
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| config_error(&format!("{key}.user"), "missing; give the SFTP user name the vendor issued"))?;
+            let host = raw.host.filter(|h| !h.trim().is_empty()).ok_or_else(|| {
+                config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name")
+            })?;
+            let user = raw.user.filter(|u| !u.is_empty()).ok_or_else(|| {
+                config_error(&format!("{key}.user"), "missing; give the SFTP user name the vendor issued")
+            })?;
             let auth = match (raw.password, raw.key_file) {
                 (Some(_), Some(_)) => {
                     return Err(config_error(
@@ -810,9 +747,7 @@ fn validate_destination(
 fn parse_fingerprint(text: &str) -> Option<String> {
     let b64 = text.trim().strip_prefix("SHA256:")?.trim_end_matches('=');
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(b64)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64).ok()?;
     (bytes.len() == 32).then(|| format!("SHA256:{b64}"))
 }
 

@@ -1,1 +1,147 @@
-fn main() {}
+//! `sis-extract`: parse the command line, run the command, and be the one place that
+//! prints a fatal error and picks the exit code.
+//!
+//! Exit codes: 0 success; 1 a run failed; 2 usage or configuration error; 3 a safety guard
+//! stopped the upload; 4 a connectivity check failed.
+
+mod archive;
+mod cli;
+mod config;
+mod destination;
+mod detail;
+mod fsutil;
+mod history;
+mod logging;
+mod output;
+mod pipeline;
+mod query;
+mod secret;
+mod source;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+
+use cli::{Cli, Command, RunArgs};
+use config::ConfigError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli);
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            report_fatal(&error, cli.verbose > 0);
+            exit_code_for(&error)
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Config => {
+            let config = config::load(&cli.config)?;
+            let text = config::render(&config)?;
+            println!(
+                "# effective configuration read from {}; secrets are shown as ***",
+                config.path.display()
+            );
+            print!("{}", secret::redact(&text));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(cli, args),
+    }
+}
+
+fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
+    let config = config::load(&cli.config)?;
+    for name in &args.jobs {
+        if !config.jobs.iter().any(|j| &j.name == name) {
+            let known: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+            bail!(ConfigError(format!(
+                "--job {name:?}: no such job in {}; the jobs are: {}",
+                cli.config.display(),
+                known.join(", ")
+            )));
+        }
+    }
+    let options = pipeline::RunOptions { dry_run: args.dry_run, keep: args.keep.clone(), as_of: args.as_of };
+    let mut failed = Vec::new();
+    for job in config.jobs.iter().filter(|j| args.jobs.is_empty() || args.jobs.contains(&j.name)) {
+        match pipeline::run_job(&config, job, &options) {
+            Ok(report) => {
+                if !cli.quiet {
+                    print_report(&report);
+                }
+            }
+            Err(error) => {
+                report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
+                failed.push(job.name.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        if config.jobs.len() > 1 {
+            eprintln!("sis-extract: {} job(s) failed: {}", failed.len(), failed.join(", "));
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn print_report(report: &pipeline::RunReport) {
+    let rows: u64 = report.files.iter().map(|f| f.rows).sum();
+    let mut out = std::io::stdout().lock();
+    let verb = if report.dry_run { "dry run, not delivered; the zip is at" } else { "delivered to" };
+    let _ = writeln!(
+        out,
+        "{}: {} as of {} ({} files, {} rows, {} bytes, sha256 {}) {} {}",
+        report.job,
+        report.archive_name,
+        report.as_of,
+        report.files.len(),
+        rows,
+        report.archive.bytes,
+        report.archive.sha256,
+        verb,
+        if report.dry_run {
+            report.archive.path.display().to_string()
+        } else {
+            report.delivery.location.clone()
+        }
+    );
+    for file in &report.files {
+        let _ = writeln!(out, "  {:<28} {:>10} rows  {:>12} bytes", file.file, file.rows, file.bytes);
+    }
+    let _ = writeln!(out, "  run {} recorded in the history", report.run_id);
+    if let Some(kept) = &report.kept {
+        let _ = writeln!(out, "  files kept in {}", kept.display());
+    }
+}
+
+/// One line that says what failed and what to do (our explanations, outermost first);
+/// with `-v`, the raw diagnostics of drivers and libraries below it.
+fn report_fatal(error: &anyhow::Error, verbose: bool) {
+    let explained: Vec<String> =
+        error.chain().filter(|cause| !cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
+    let details: Vec<String> =
+        error.chain().filter(|cause| cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "sis-extract: error: {}", secret::redact(&explained.join(": ")));
+    if verbose {
+        for cause in details {
+            for line in secret::redact(&cause).lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(err, "  caused by: {}", line.trim_end());
+            }
+        }
+    } else if !details.is_empty() {
+        let _ = writeln!(err, "sis-extract: (run with -v to see the driver's own message)");
+    }
+}
+
+fn exit_code_for(error: &anyhow::Error) -> ExitCode {
+    if error.chain().any(|cause| cause.is::<ConfigError>()) { ExitCode::from(2) } else { ExitCode::from(1) }
+}

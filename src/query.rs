@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 use sqlparser::ast::{Query, SetExpr, Statement, Visit, Visitor};
-use sqlparser::dialect::{
-    Dialect, GenericDialect, MsSqlDialect, PostgreSqlDialect, SQLiteDialect,
-};
+use sqlparser::dialect::{Dialect, GenericDialect, MsSqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
@@ -62,8 +60,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SqlFile>> {
 
 /// Loads and vets one query file.
 pub fn load_file(path: &Path) -> Result<SqlFile> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
@@ -73,20 +70,10 @@ pub fn load_file(path: &Path) -> Result<SqlFile> {
         )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
     let placeholders = vet(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
-    Ok(SqlFile {
-        name,
-        path: path.to_path_buf(),
-        text,
-        placeholders,
-        sha256,
-    })
+    Ok(SqlFile { name, path: path.to_path_buf(), text, placeholders, sha256 })
 }
 
 /// Lower-case hex of `bytes`.
@@ -115,22 +102,17 @@ const FIX: &str = "a query file must hold exactly one read-only SELECT (or WITH 
 
 /// Checks that `text` is one read-only SELECT; returns its number of `?` placeholders.
 pub fn vet(text: &str) -> Result<usize, Refusal> {
-    let tokens = Tokenizer::new(&MsSqlDialect {}, text)
-        .tokenize_with_location()
-        .map_err(|e| Refusal {
-            line: e.location.line,
-            reason: format!("cannot read the SQL: {}", e.message),
-        })?;
+    let tokens = Tokenizer::new(&MsSqlDialect {}, text).tokenize_with_location().map_err(|e| Refusal {
+        line: e.location.line,
+        reason: format!("cannot read the SQL: {}", e.message),
+    })?;
 
     // Statement boundaries, from the tokens, so that the line of a second statement can be
     // named even where the parser would stop earlier.
     let starts = statement_starts(&tokens);
     match starts.len() {
         0 => {
-            return Err(Refusal {
-                line: 1,
-                reason: format!("the file holds no SQL statement; {FIX}"),
-            });
+            return Err(Refusal { line: 1, reason: format!("the file holds no SQL statement; {FIX}") });
         }
         1 => {}
         _ => {
@@ -145,12 +127,8 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
     }
     let first_line = starts[0].span.start.line;
 
-    let dialects: [&dyn Dialect; 4] = [
-        &MsSqlDialect {},
-        &GenericDialect {},
-        &PostgreSqlDialect {},
-        &SQLiteDialect {},
-    ];
+    let dialects: [&dyn Dialect; 4] =
+        [&MsSqlDialect {}, &GenericDialect {}, &PostgreSqlDialect {}, &SQLiteDialect {}];
     let mut first_error = None;
     let mut statements = None;
     for dialect in dialects {
@@ -180,14 +158,11 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
     let Statement::Query(_) = statement else {
         return Err(Refusal {
             line: first_line,
-            reason: format!(
-                "{} is not a SELECT; {FIX}",
-                statement_kind(statement)
-            ),
+            reason: format!("{} is not a SELECT; {FIX}", statement_kind(statement)),
         });
     };
 
-    let mut checker = ReadOnlyChecker::default();
+    let mut checker = ReadOnlyChecker;
     if let ControlFlow::Break(reason) = statement.visit(&mut checker) {
         let line = match reason {
             Problem::SelectInto => keyword_line(&tokens, Keyword::INTO),
@@ -205,10 +180,7 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
         });
     }
 
-    Ok(tokens
-        .iter()
-        .filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?"))
-        .count())
+    Ok(tokens.iter().filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?")).count())
 }
 
 fn is_trivia(token: &Token) -> bool {
@@ -240,10 +212,7 @@ fn statement_starts(tokens: &[TokenWithSpan]) -> Vec<&TokenWithSpan> {
 }
 
 fn first_words(tokens: &[TokenWithSpan], start: &TokenWithSpan) -> String {
-    let position = tokens
-        .iter()
-        .position(|t| std::ptr::eq(t, start))
-        .unwrap_or(0);
+    let position = tokens.iter().position(|t| std::ptr::eq(t, start)).unwrap_or(0);
     let words: Vec<String> = tokens[position..]
         .iter()
         .filter(|t| !is_trivia(&t.token))
@@ -329,8 +298,10 @@ mod tests {
             2
         );
         assert_eq!(
-            vet("WITH active AS (SELECT personID FROM Enrollment WHERE startDate <= ?)\nSELECT * FROM active")
-                .unwrap(),
+            vet(
+                "WITH active AS (SELECT personID FROM Enrollment WHERE startDate <= ?)\nSELECT * FROM active"
+            )
+            .unwrap(),
             1
         );
         vet("SELECT a FROM t UNION ALL SELECT b FROM u").unwrap();
@@ -360,9 +331,7 @@ mod tests {
         assert!(refused("CREATE TABLE x (a int)").reason.contains("DDL"));
         assert!(refused("TRUNCATE TABLE x").reason.contains("TRUNCATE"));
         assert!(
-            refused("MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE")
-                .reason
-                .starts_with("MERGE")
+            refused("MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE").reason.starts_with("MERGE")
         );
         assert!(refused("   -- nothing here\n").reason.contains("no SQL statement"));
         assert!(refused("SELEC 1 FROM").reason.contains("could not be parsed"));

@@ -15,8 +15,8 @@ use chrono::{Datelike, NaiveDate};
 use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
 use odbc_api::sys::{ConnectionAttribute, Date, Pointer, Timestamp};
 use odbc_api::{
-    Bit, Connection, ConnectionOptions, Cursor, DataType, DriverSpecificConnectionOptions,
-    ResultSetMetadata, SetConnectionAttributeArgs,
+    Bit, Connection, ConnectionOptions, Cursor, DataType, DriverSpecificConnectionOptions, ResultSetMetadata,
+    SetConnectionAttributeArgs,
 };
 
 use crate::config::{SourceConfig, connection_string_pairs};
@@ -43,14 +43,6 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     pub fn get(&self, index: usize) -> Option<&str> {
         self.present[index].then(|| self.values[index].as_str())
     }
@@ -71,13 +63,6 @@ enum ColumnKind {
     Bit,
     Date,
     Timestamp,
-}
-
-/// What a query's result looks like, from the driver's description.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ColumnInfo {
-    pub name: String,
-    pub sql_type: String,
 }
 
 /// An open, read-only database connection.
@@ -204,11 +189,7 @@ impl Source {
         if timeout > 0 {
             statement.set_query_timeout_sec(timeout)?;
         }
-        let date = Date {
-            year: as_of.year() as i16,
-            month: as_of.month() as u16,
-            day: as_of.day() as u16,
-        };
+        let date = Date { year: as_of.year() as i16, month: as_of.month() as u16, day: as_of.day() as u16 };
         let parameters = vec![date; query.placeholders];
         let cursor = if parameters.is_empty() {
             statement.execute(&query.text, ())
@@ -240,7 +221,8 @@ impl Source {
                 Ok(None) => break,
                 Err(odbc_api::Error::TooLargeValueForBuffer { indicator, buffer_index }) => {
                     let column = &names[buffer_index];
-                    let length = indicator.map(|bytes| format!(" ({} characters)", bytes / 2)).unwrap_or_default();
+                    let length =
+                        indicator.map(|bytes| format!(" ({} characters)", bytes / 2)).unwrap_or_default();
                     bail!(
                         "{file}: a value of column {column:?} is longer than its buffer of {} characters{length}; \
                          nothing was truncated and the run stopped. Raise source.max_text_length, or shorten the value in the query",
@@ -306,28 +288,14 @@ impl Source {
         }
         for (c, was_replaced) in replaced.iter().enumerate() {
             if *was_replaced {
-                tracing::warn!(file, column = names[c].as_str(), "invalid UTF-16 (a lone surrogate) was replaced with U+FFFD");
+                tracing::warn!(
+                    file,
+                    column = names[c].as_str(),
+                    "invalid UTF-16 (a lone surrogate) was replaced with U+FFFD"
+                );
             }
         }
         Ok(rows)
-    }
-
-    /// Prepares `query` and describes its result columns without fetching any row.
-    pub fn describe_query(&self, query: &SqlFile) -> Result<Vec<ColumnInfo>> {
-        let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut prepared = self
-            .connection
-            .prepare(&query.text)
-            .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
-        let count = prepared.num_result_cols()?;
-        let mut columns = Vec::new();
-        for i in 1..=count as u16 {
-            columns.push(ColumnInfo {
-                name: prepared.col_name(i)?,
-                sql_type: format!("{:?}", prepared.col_data_type(i)?),
-            });
-        }
-        Ok(columns)
     }
 
     /// Column names, how each is fetched, and the buffer for it.
@@ -346,7 +314,9 @@ impl Source {
         for i in 1..=count as u16 {
             let name = cursor.col_name(i)?;
             if name.trim().is_empty() {
-                bail!("{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`");
+                bail!(
+                    "{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`"
+                );
             }
             if let Some(other) = names.iter().position(|n| n.eq_ignore_ascii_case(&name)) {
                 bail!(
@@ -372,7 +342,9 @@ impl Source {
                 }
                 DataType::Bit => (ColumnKind::Bit, BufferDesc::Bit { nullable: true }),
                 DataType::Date => (ColumnKind::Date, BufferDesc::Date { nullable: true }),
-                DataType::Timestamp { .. } => (ColumnKind::Timestamp, BufferDesc::Timestamp { nullable: true }),
+                DataType::Timestamp { .. } => {
+                    (ColumnKind::Timestamp, BufferDesc::Timestamp { nullable: true })
+                }
                 DataType::Char { length }
                 | DataType::WChar { length }
                 | DataType::Varchar { length }
@@ -403,11 +375,7 @@ impl Source {
     /// name) takes two UTF-16 units.
     fn text_units(&self, declared: usize) -> usize {
         let cap = self.max_text_length;
-        if declared == 0 || declared > cap {
-            cap
-        } else {
-            (declared * 2).min(cap.max(declared))
-        }
+        if declared == 0 || declared > cap { cap } else { (declared * 2).min(cap.max(declared)) }
     }
 }
 
@@ -442,7 +410,10 @@ fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> any
     let text = secret::redact(&error.to_string());
     let lower = text.to_ascii_lowercase();
     let driver = driver_name(connection_string).unwrap_or_else(|| "(none named)".into());
-    let hint = if text.contains("IM002") || lower.contains("can't open lib") || lower.contains("not found, and no default driver") {
+    let hint = if text.contains("IM002")
+        || lower.contains("can't open lib")
+        || lower.contains("not found, and no default driver")
+    {
         let installed = odbc_api::environment()
             .and_then(|env| env.drivers())
             .map(|drivers| drivers.into_iter().map(|d| d.description).collect::<Vec<_>>().join(", "))
@@ -451,7 +422,10 @@ fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> any
             "the ODBC driver {driver:?} is not installed on this server (installed: {}). Install it, or correct Driver= in source.connection_string",
             if installed.is_empty() { "none" } else { &installed }
         )
-    } else if text.contains("28000") || lower.contains("password authentication failed") || lower.contains("login failed") {
+    } else if text.contains("28000")
+        || lower.contains("password authentication failed")
+        || lower.contains("login failed")
+    {
         "the database rejected the user name or password; check source.user and source.password".to_string()
     } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
         "the TLS handshake with the database failed; ODBC Driver 18 encrypts by default and rejects an untrusted certificate: install the server's CA, or add TrustServerCertificate=yes to source.connection_string if the district accepts that".to_string()
@@ -460,38 +434,38 @@ fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> any
     } else {
         "check source.connection_string, and run `sis-extract check` to test each step".to_string()
     };
-    anyhow!("connecting to the database with driver {driver:?} failed: {hint}").context_chain(text)
+    crate::detail::explained(
+        format!("connecting to the database with driver {driver:?} failed: {hint}"),
+        text,
+    )
 }
 
 fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) -> anyhow::Error {
     let text = secret::redact(&error.to_string());
     let lower = text.to_ascii_lowercase();
     if text.contains("HYT00") || lower.contains("canceling statement due to statement timeout") {
-        return anyhow!(
-            "{file}: the query did not finish within source.query_timeout ({}s); raise it or make the query cheaper",
-            timeout.as_secs()
-        )
-        .context_chain(text);
+        return crate::detail::explained(
+            format!(
+                "{file}: the query did not finish within source.query_timeout ({}s); raise it or make the query cheaper",
+                timeout.as_secs()
+            ),
+            text,
+        );
     }
-    if lower.contains("read-only transaction") || lower.contains("readonly database") || lower.contains("attempt to write a readonly") {
-        return anyhow!("{file}: the database refused a write, because sis-extract only reads").context_chain(text);
+    if lower.contains("read-only transaction")
+        || lower.contains("readonly database")
+        || lower.contains("attempt to write a readonly")
+    {
+        return crate::detail::explained(
+            format!("{file}: the database refused a write, because sis-extract only reads"),
+            text,
+        );
     }
-    anyhow!("{file}: the database rejected the query: {}", first_line(&text)).context_chain(text)
+    crate::detail::explained(format!("{file}: the database rejected the query: {}", first_line(&text)), text)
 }
 
 fn first_line(text: &str) -> &str {
     text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim()
-}
-
-/// Attaches the driver's full diagnostic as the cause, shown with `-v`.
-trait ContextChain {
-    fn context_chain(self, cause: String) -> anyhow::Error;
-}
-
-impl ContextChain for anyhow::Error {
-    fn context_chain(self, cause: String) -> anyhow::Error {
-        anyhow::Error::msg(cause).context(self.to_string())
-    }
 }
 
 #[cfg(test)]

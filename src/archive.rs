@@ -1,0 +1,94 @@
+//! The zip: the only module that uses the `zip` crate.
+//!
+//! Files are streamed in (deflate), the archive is written under a temporary name and
+//! renamed when complete, and its SHA-256 is computed while it is written, so the hash in
+//! the history is of exactly the bytes that were produced.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use zip::CompressionMethod;
+use zip::write::{SimpleFileOptions, ZipWriter};
+
+use crate::query::hex;
+
+/// A finished zip.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Passes bytes through to the file while hashing and counting them.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Zips `files` (stored under their file names only, no folders) into `path`.
+pub fn create(path: &Path, files: &[PathBuf]) -> Result<Archive> {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = path.with_file_name(format!(".{file_name}.partial"));
+    let result = write_zip(&partial, files);
+    match result {
+        Ok((bytes, sha256)) => {
+            crate::fsutil::publish(&partial, path)?;
+            Ok(Archive { path: path.to_path_buf(), bytes, sha256 })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+fn write_zip(partial: &Path, files: &[PathBuf]) -> Result<(u64, String)> {
+    let context = || format!("writing the zip {}", partial.display());
+    let file = crate::fsutil::create_private(partial)?;
+    let hashing =
+        HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), bytes: 0 };
+    // A streaming writer needs no seeking, so every byte passes the hasher exactly once.
+    let mut zip = ZipWriter::new_stream(hashing);
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o600)
+        // Large exports (a million-student roster) can pass 4 GiB uncompressed.
+        .large_file(false);
+    for source in files {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .with_context(|| format!("{} has no file name", source.display()))?;
+        let options = if std::fs::metadata(source).map(|m| m.len() >= 0xFFFF_0000).unwrap_or(false) {
+            options.large_file(true)
+        } else {
+            options
+        };
+        zip.start_file(name.as_str(), options).with_context(context)?;
+        let mut input = File::open(source).with_context(|| format!("reading {}", source.display()))?;
+        std::io::copy(&mut input, &mut zip).with_context(context)?;
+    }
+    let hashing = zip.finish().with_context(context)?.into_inner();
+    let HashingWriter { inner, hasher, bytes } = hashing;
+    let file = inner.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+    file.sync_all().with_context(context)?;
+    Ok((bytes, hex(&hasher.finalize())))
+}

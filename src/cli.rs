@@ -1,0 +1,85 @@
+//! Command-line types only (clap). They are turned into validated settings once, in
+//! `main`; the rest of the program never sees them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sis-extract",
+    version,
+    about = "Nightly SIS extracts: read-only ODBC queries → CSV → zip → SFTP or a local folder",
+    long_about = "Runs the SQL extract queries of each configured job against the student information \
+system over a read-only ODBC connection, writes one CSV file per query, zips the set and \
+delivers it to the vendor's SFTP drop or a local folder.\n\n\
+Start with `sis-extract config` to see what a config file resolves to, then \
+`sis-extract run --dry-run` to build a set without sending it.",
+    after_help = "Exit codes: 0 success, 1 a run failed, 2 usage or configuration error, \
+3 a safety guard stopped the upload, 4 a connectivity check failed."
+)]
+pub struct Cli {
+    /// Configuration file (TOML). See config.example.toml for every key.
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "SIS_EXTRACT_CONFIG",
+        default_value = "config.toml"
+    )]
+    pub config: PathBuf,
+
+    /// More detail: -v shows the cause of errors and stage timings, -vv debug logs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only print errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Extract, zip and deliver now (what an admin or the OS scheduler runs).
+    Run(RunArgs),
+    /// Print the effective configuration, with every secret shown as ***.
+    Config,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Run only this job (repeat for several). Default: every job in the config.
+    #[arg(long = "job", value_name = "NAME")]
+    pub jobs: Vec<String>,
+
+    /// Do everything except the delivery; print where the zip is.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Keep the produced CSV files and zip in this folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+
+    /// The date bound to every `?` in the queries. Default: today in the job's time zone.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("expected a date as YYYY-MM-DD, e.g. 2026-11-23, found {text:?}"))
+}

@@ -1,0 +1,153 @@
+//! The run history: an append-only JSON Lines file, one record per job run. It is the
+//! audit trail ("what did we send the vendor on the 14th?") and what later runs compare
+//! themselves with.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::output::FileReport;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Extracted and delivered.
+    Success,
+    /// Extracted and zipped, not delivered, on purpose (`run --dry-run`).
+    DryRun,
+    /// Stopped by an error; nothing (or nothing new) was delivered.
+    Failed,
+}
+
+/// One job run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub job: String,
+    /// RFC 3339, UTC.
+    pub started: String,
+    pub finished: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The date bound to the queries' `?` parameters.
+    pub as_of: String,
+    pub files: Vec<FileReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_sha256: Option<String>,
+    /// Where the zip was delivered (or, for a dry run, where it was left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// The SFTP server's host key as verified, `SHA256:…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Appends `record` as one line. The line is written with a single `write` on a file
+/// opened for appending, so concurrent writers do not interleave within a line.
+pub fn append(path: &Path, record: &RunRecord) -> Result<()> {
+    let mut line = serde_json::to_string(record).context("encoding the history record")?;
+    // Belt and braces: no secret may reach the file, whatever an error message held.
+    line = crate::secret::redact(&line);
+    line.push('\n');
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the history folder {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.read(true);
+    let mut file = options.open(path).with_context(|| {
+        format!("cannot open the history file {}; check config key history_file", path.display())
+    })?;
+    // A crash can leave a last line without its newline; start a fresh line after it.
+    if ends_without_newline(&mut file) {
+        line.insert(0, '\n');
+    }
+    file.write_all(line.as_bytes())
+        .and_then(|_| file.sync_data())
+        .with_context(|| format!("writing the history file {}", path.display()))
+}
+
+fn ends_without_newline(file: &mut std::fs::File) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
+}
+
+/// Reads every readable record; a damaged line (say, the last one after a crash) is
+/// skipped with a warning rather than hiding the rest of the history.
+// Read by the guards and the `history` command, which come next; tested below.
+#[allow(dead_code)]
+pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading the history file {}", path.display())),
+    };
+    let mut records = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                tracing::warn!("{} line {}: skipped an unreadable record ({e})", path.display(), number + 1)
+            }
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(job: &str) -> RunRecord {
+        RunRecord {
+            run_id: "r1".into(),
+            job: job.into(),
+            started: "2026-11-23T00:30:00Z".into(),
+            finished: "2026-11-23T00:31:00Z".into(),
+            outcome: Outcome::Success,
+            error: None,
+            as_of: "2026-11-22".into(),
+            files: vec![],
+            zip_name: Some("x.zip".into()),
+            zip_bytes: Some(10),
+            zip_sha256: Some("ab".into()),
+            destination: None,
+            host_key: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn appends_and_survives_a_truncated_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        append(&path, &record("a")).unwrap();
+        append(&path, &record("b")).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"run_id\":\"r3\",\"jo").unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        append(&path, &record("c")).unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,73 @@
+//! Plain CSV output: RFC 4180 quoting, UTF-8 (optionally with a BOM), the query's column
+//! names as the header, and `\r\n` or `\n` line endings.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::LineEnding;
+use crate::source::{Row, RowSink};
+
+/// Writes one CSV file as rows arrive. Call [`CsvFile::finish`]: dropping it without
+/// finishing loses buffered rows on purpose, so an error can never look like success.
+pub struct CsvFile {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    header: Vec<String>,
+    rows: u64,
+    /// One reusable record, so a row costs no allocation.
+    record: Vec<Vec<u8>>,
+}
+
+impl CsvFile {
+    pub fn create(path: &Path, bom: bool, line_ending: LineEnding) -> Result<CsvFile> {
+        let file = crate::fsutil::create_private(path)?;
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        if bom {
+            out.write_all("\u{feff}".as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let terminator = match line_ending {
+            LineEnding::Crlf => csv::Terminator::CRLF,
+            LineEnding::Lf => csv::Terminator::Any(b'\n'),
+        };
+        let writer = csv::WriterBuilder::new()
+            .terminator(terminator)
+            // RFC 4180: quote only when needed (comma, quote, CR, LF), double inner quotes.
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(out);
+        Ok(CsvFile { path: path.to_path_buf(), writer, header: Vec::new(), rows: 0, record: Vec::new() })
+    }
+
+    /// Flushes, syncs to disk and returns (rows, bytes, header).
+    pub fn finish(self) -> Result<(u64, u64, Vec<String>)> {
+        let context = || format!("writing {}", self.path.display());
+        let out = self.writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+        let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+        file.sync_all().with_context(context)?;
+        let bytes = file.metadata().with_context(context)?.len();
+        Ok((self.rows, bytes, self.header))
+    }
+}
+
+impl RowSink for CsvFile {
+    fn begin(&mut self, columns: &[String]) -> Result<()> {
+        self.header = columns.to_vec();
+        self.record = vec![Vec::new(); columns.len()];
+        self.writer.write_record(columns).with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    fn row(&mut self, row: &Row) -> Result<()> {
+        for (i, field) in self.record.iter_mut().enumerate() {
+            field.clear();
+            // NULL and the empty string both become an empty field; CSV cannot tell them
+            // apart, and vendors expect exactly that.
+            if let Some(value) = row.get(i) {
+                field.extend_from_slice(value.as_bytes());
+            }
+        }
+        self.rows += 1;
+        self.writer.write_record(&self.record).with_context(|| format!("writing {}", self.path.display()))
+    }
+}

@@ -1,0 +1,216 @@
+//! One run of one job: queries → source → output files → zip → destination → history.
+//!
+//! A dry run is this same pipeline with the destination swapped for [`DryRun`]; there is
+//! no second code path to drift apart from the real one.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, SecondsFormat, Utc};
+
+use crate::archive::{self, Archive};
+use crate::config::{Config, Format, Job};
+use crate::destination::{self, Deliver, Delivery, DryRun};
+use crate::history::{self, Outcome, RunRecord};
+use crate::output::FileReport;
+use crate::output::csv::CsvFile;
+use crate::query;
+use crate::source::Source;
+
+/// What the user asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub dry_run: bool,
+    pub keep: Option<PathBuf>,
+    pub as_of: Option<NaiveDate>,
+}
+
+/// The result of a successful run.
+#[derive(Debug)]
+pub struct RunReport {
+    pub job: String,
+    pub run_id: String,
+    pub as_of: NaiveDate,
+    pub files: Vec<FileReport>,
+    pub archive_name: String,
+    pub archive: Archive,
+    pub delivery: Delivery,
+    pub dry_run: bool,
+    /// Where `--keep` (or a dry run) left the produced files.
+    pub kept: Option<PathBuf>,
+}
+
+/// Everything known about a run so far, so that a failure is recorded as fully as a success.
+struct Progress {
+    run_id: String,
+    started: chrono::DateTime<Utc>,
+    as_of: NaiveDate,
+    files: Vec<FileReport>,
+    archive_name: String,
+    archive: Option<Archive>,
+    delivery: Option<Delivery>,
+}
+
+pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
+    let started = Utc::now();
+    let as_of = options.as_of.unwrap_or_else(|| job.today());
+    let mut progress = Progress {
+        run_id: format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), std::process::id()),
+        started,
+        as_of,
+        files: Vec::new(),
+        archive_name: job.archive_name(as_of),
+        archive: None,
+        delivery: None,
+    };
+    let _span =
+        tracing::info_span!("run", job = job.name.as_str(), run_id = progress.run_id.as_str()).entered();
+    tracing::info!(%as_of, dry_run = options.dry_run, "run started");
+
+    let result = execute(config, job, options, &mut progress);
+    let outcome = match (&result, options.dry_run) {
+        (Err(_), _) => Outcome::Failed,
+        (Ok(_), true) => Outcome::DryRun,
+        (Ok(_), false) => Outcome::Success,
+    };
+    let record = RunRecord {
+        run_id: progress.run_id.clone(),
+        job: job.name.clone(),
+        started: progress.started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        outcome,
+        error: result.as_ref().err().map(|e| format!("{e:#}")),
+        as_of: as_of.to_string(),
+        files: progress.files.clone(),
+        zip_name: progress.archive.as_ref().map(|_| progress.archive_name.clone()),
+        zip_bytes: progress.archive.as_ref().map(|a| a.bytes),
+        zip_sha256: progress.archive.as_ref().map(|a| a.sha256.clone()),
+        destination: progress.delivery.as_ref().map(|d| d.location.clone()),
+        host_key: progress.delivery.as_ref().and_then(|d| d.host_key.clone()),
+        attempts: progress.delivery.as_ref().map_or(0, |d| d.attempts),
+    };
+    // A run whose history cannot be written is a failed run: the audit trail is a promise.
+    let recorded = history::append(&config.history_file, &record);
+    let (kept, archive) = result?;
+    recorded?;
+    Ok(RunReport {
+        job: job.name.clone(),
+        run_id: progress.run_id,
+        as_of,
+        files: progress.files,
+        archive_name: progress.archive_name,
+        archive,
+        delivery: progress.delivery.unwrap_or_default(),
+        dry_run: options.dry_run,
+        kept,
+    })
+}
+
+fn execute(
+    config: &Config,
+    job: &Job,
+    options: &RunOptions,
+    progress: &mut Progress,
+) -> Result<(Option<PathBuf>, Archive)> {
+    // Vet every query before connecting: a refused query should not even open a session.
+    let queries = query::load_dir(&job.queries)?;
+    match job.format {
+        Format::Csv => {}
+    }
+
+    crate::fsutil::create_private_dir(&config.work_dir)?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!("sis-extract-{}-", job.name))
+        .tempdir_in(&config.work_dir)
+        .with_context(|| format!("creating a work folder in {}", config.work_dir.display()))?;
+    let set_dir = work.path().join("set");
+    crate::fsutil::create_private_dir(&set_dir)?;
+
+    let stage = Instant::now();
+    let source = Source::connect(&config.source)?;
+    tracing::info!(
+        dbms = source.dbms.as_str(),
+        elapsed_ms = stage.elapsed().as_millis() as u64,
+        "connected read-only"
+    );
+
+    let mut produced = Vec::new();
+    for query in &queries {
+        let stage = Instant::now();
+        let file_name = format!("{}.csv", query.name);
+        let path = set_dir.join(&file_name);
+        let mut csv = CsvFile::create(&path, job.bom, job.line_ending)?;
+        source.extract(query, progress.as_of, &mut csv)?;
+        let (rows, bytes, header) = csv.finish()?;
+        tracing::info!(
+            file = file_name.as_str(),
+            rows,
+            bytes,
+            elapsed_ms = stage.elapsed().as_millis() as u64,
+            "extracted"
+        );
+        progress.files.push(FileReport {
+            file: file_name,
+            rows,
+            bytes,
+            header,
+            query_sha256: query.sha256.clone(),
+        });
+        produced.push(path);
+    }
+    drop(source);
+
+    let stage = Instant::now();
+    let archive = archive::create(&work.path().join(&progress.archive_name), &produced)?;
+    tracing::info!(
+        zip = progress.archive_name.as_str(),
+        bytes = archive.bytes,
+        sha256 = archive.sha256.as_str(),
+        elapsed_ms = stage.elapsed().as_millis() as u64,
+        "zipped"
+    );
+
+    // The produced files stay when asked to, and always on a dry run (that is its point).
+    let kept = match (&options.keep, options.dry_run) {
+        (Some(dir), _) => {
+            keep_copies(dir, &produced, &archive.path)?;
+            Some(dir.clone())
+        }
+        (None, true) => Some(work.keep()),
+        (None, false) => None,
+    };
+    let archive = match &kept {
+        Some(dir) => Archive { path: dir.join(&progress.archive_name), ..archive },
+        None => archive,
+    };
+
+    let stage = Instant::now();
+    let deliver: Box<dyn Deliver> =
+        if options.dry_run { Box::new(DryRun) } else { destination::for_config(&job.destination) };
+    let delivery = deliver
+        .deliver(&archive.path, &progress.archive_name)
+        .with_context(|| format!("delivering {} to {}", progress.archive_name, job.destination))?;
+    tracing::info!(
+        to = delivery.location.as_str(),
+        elapsed_ms = stage.elapsed().as_millis() as u64,
+        "delivered"
+    );
+    progress.archive = Some(archive.clone());
+    progress.delivery = Some(delivery);
+    Ok((kept, archive))
+}
+
+/// Copies the set and the zip into `dir` for inspection (`--keep`).
+fn keep_copies(dir: &Path, files: &[PathBuf], zip: &Path) -> Result<()> {
+    crate::fsutil::create_private_dir(dir)?;
+    for file in files.iter().map(PathBuf::as_path).chain(std::iter::once(zip)) {
+        let name = file.file_name().context("a produced file has no name")?;
+        let target = dir.join(name);
+        let mut input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut output = crate::fsutil::create_private(&target)?;
+        std::io::copy(&mut input, &mut output).with_context(|| format!("writing {}", target.display()))?;
+        output.sync_all().with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
