@@ -18,7 +18,8 @@ pub fn init(cli: &Cli) {
         (false, 1) => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("SIS_EXTRACT_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = EnvFilter::try_from_env("SIS_EXTRACT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},odbc_api=error")));
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr).with_target(false);
     let result = match cli.log_format {

@@ -1,0 +1,167 @@
+//! Shared helpers for the integration tests: run the real `sis-extract` binary in a
+//! temporary folder, and find the real services `scripts/test` started on 127.0.0.1.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_sis-extract")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The value of a variable that `scripts/test-services` exports. Missing means the test
+/// was started without the services: fail loudly rather than pass without testing.
+pub fn service(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: these tests need the real PostgreSQL and sshd; run them with scripts/test")
+    })
+}
+
+/// The result of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn both(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\nstderr:\n{}\nstdout:\n{}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+}
+
+/// A temporary folder holding one test's config, queries, outputs and history.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace { dir: tempfile::tempdir().expect("temp dir"), env: Vec::new() }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.push((name.into(), value.into()));
+    }
+
+    /// Runs `sis-extract -c config.toml ARGS…` in the workspace.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(bin());
+        command.current_dir(self.dir.path()).arg("-c").arg(self.path("config.toml")).args(args);
+        command.env_remove("SIS_EXTRACT_CONFIG").env_remove("SIS_EXTRACT_LOG");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let Output { status, stdout, stderr } = command.output().expect("run sis-extract");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    pub fn history(&self) -> Vec<serde_json::Value> {
+        let path = self.path("history.jsonl");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).expect("history line is JSON")).collect()
+    }
+
+    pub fn history_text(&self) -> String {
+        std::fs::read_to_string(self.path("history.jsonl")).unwrap_or_default()
+    }
+}
+
+/// Reads one entry of a zip by shelling out to `unzip -p` (the test does not trust our
+/// own zip code to check our own zip code).
+pub fn unzip_entry(zip: &Path, entry: &str) -> String {
+    let output = Command::new("unzip").arg("-p").arg(zip).arg(entry).output().expect("unzip installed");
+    assert!(
+        output.status.success(),
+        "unzip -p {} {entry}: {}",
+        zip.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 CSV")
+}
+
+/// The names in a zip, via `unzip -Z1`.
+pub fn zip_names(zip: &Path) -> Vec<String> {
+    let output = Command::new("unzip").arg("-Z1").arg(zip).output().expect("unzip installed");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
+}
+
+/// Parses CSV text with the csv crate (RFC 4180) into rows of fields.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+/// Runs SQL as a privileged PostgreSQL user with psql (test setup only; sis-extract
+/// itself connects as the read-only role through ODBC).
+pub fn psql(url: &str, sql: &str) -> String {
+    let output = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .expect("psql installed");
+    assert!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs SQL against a SQLite file with the sqlite3 shell (test setup only).
+pub fn sqlite(db: &Path, sql: &str) -> String {
+    let output = Command::new("sqlite3").arg(db).arg(sql).output().expect("sqlite3 installed");
+    assert!(output.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `[[job]]` block for a CSV job with a local destination.
+pub fn local_job(name: &str, queries: &str, out: &str) -> String {
+    format!(
+        "[[job]]\nname = \"{name}\"\nqueries = \"{queries}\"\nformat = \"csv\"\narchive = \"{name}-{{date}}.zip\"\n\n[job.destination]\nkind = \"local\"\npath = \"{out}\"\n"
+    )
+}
