@@ -166,7 +166,10 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
     if let ControlFlow::Break(reason) = statement.visit(&mut checker) {
         let line = match reason {
             Problem::SelectInto => keyword_line(&tokens, Keyword::INTO),
-            Problem::Nested(_) => None,
+            Problem::Nested(ref kind) => kind.split_whitespace().next().and_then(|word| {
+                let index = sqlparser::keywords::ALL_KEYWORDS.iter().position(|k| *k == word)?;
+                keyword_line(&tokens, sqlparser::keywords::ALL_KEYWORDS_INDEX[index])
+            }),
         }
         .unwrap_or(first_line);
         return Err(Refusal {
