@@ -19,7 +19,7 @@ pub fn init(cli: &Cli) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("SIS_EXTRACT_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{level},odbc_api=error")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},odbc_api=error,sqlparser=warn")));
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr).with_target(false);
     let result = match cli.log_format {

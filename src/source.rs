@@ -124,9 +124,13 @@ fn full_connection_string(config: &SourceConfig) -> String {
     cs
 }
 
-/// ODBC attribute quoting: `{value}` with every `}` doubled.
+/// ODBC attribute quoting: `{value}` with every `}` doubled, used only when the value
+/// needs it, because some drivers (psqlODBC for UID) keep the braces of a plain value.
 fn brace(value: &str) -> String {
-    format!("{{{}}}", value.replace('}', "}}"))
+    let needs_quoting = value.is_empty()
+        || value.contains([';', '{', '}', '=', '[', ']', '(', ')', ',', '?', '*', '!', '@'])
+        || value.trim() != value;
+    if needs_quoting { format!("{{{}}}", value.replace('}', "}}")) } else { value.to_string() }
 }
 
 /// The driver named in a connection string, if any.
@@ -427,6 +431,18 @@ fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> any
         || lower.contains("login failed")
     {
         "the database rejected the user name or password; check source.user and source.password".to_string()
+    } else if lower.contains("connection refused") {
+        "the database server refused the connection: nothing listens at that host and port; check Server= (and Port=) in source.connection_string".to_string()
+    } else if lower.contains("could not translate host name")
+        || lower.contains("name or service not known")
+        || lower.contains("unknown host")
+    {
+        "the database server's name does not resolve; check Server= in source.connection_string and this server's DNS".to_string()
+    } else if lower.contains("database") && lower.contains("does not exist")
+        || lower.contains("cannot open database")
+    {
+        "the database named in source.connection_string does not exist, or this account may not open it"
+            .to_string()
     } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
         "the TLS handshake with the database failed; ODBC Driver 18 encrypts by default and rejects an untrusted certificate: install the server's CA, or add TrustServerCertificate=yes to source.connection_string if the district accepts that".to_string()
     } else if text.contains("HYT00") || lower.contains("timeout") || lower.contains("timed out") {
@@ -464,8 +480,21 @@ fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) ->
     crate::detail::explained(format!("{file}: the database rejected the query: {}", first_line(&text)), text)
 }
 
+/// The driver's own message from an odbc-api error text: what follows the first
+/// `Message: `, without the `[vendor][driver]` tags in front of it.
 fn first_line(text: &str) -> &str {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim()
+    let message = match text.find("Message: ") {
+        Some(at) => &text[at + "Message: ".len()..],
+        None => text,
+    };
+    let mut message = message.lines().find(|l| !l.trim().is_empty()).unwrap_or(message).trim();
+    while message.starts_with('[') {
+        match message.find(']') {
+            Some(end) => message = message[end + 1..].trim_start(),
+            None => break,
+        }
+    }
+    message.trim_end_matches(';')
 }
 
 #[cfg(test)]
@@ -476,7 +505,7 @@ mod tests {
     fn config(cs: &str) -> SourceConfig {
         SourceConfig {
             connection_string: cs.into(),
-            user: Some("ro user".into()),
+            user: Some("ro_user".into()),
             password: Some(Secret::new("p;a}ss".into())),
             login_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(5),
@@ -489,15 +518,15 @@ mod tests {
     fn credentials_are_braced_and_driver_pitfalls_handled() {
         assert_eq!(
             full_connection_string(&config("Driver={PostgreSQL Unicode};Server=h;")),
-            "Driver={PostgreSQL Unicode};Server=h;UseDeclareFetch=1;Fetch=10000;UID={ro user};PWD={p;a}}ss}"
+            "Driver={PostgreSQL Unicode};Server=h;UseDeclareFetch=1;Fetch=10000;UID=ro_user;PWD={p;a}}ss}"
         );
         assert_eq!(
             full_connection_string(&config("Driver=SQLite3;Database=/x.db")),
-            "Driver=SQLite3;Database=/x.db;StepAPI=1;UID={ro user};PWD={p;a}}ss}"
+            "Driver=SQLite3;Database=/x.db;StepAPI=1;UID=ro_user;PWD={p;a}}ss}"
         );
         assert_eq!(
             full_connection_string(&config("Driver={ODBC Driver 18 for SQL Server};Server=h")),
-            "Driver={ODBC Driver 18 for SQL Server};Server=h;UID={ro user};PWD={p;a}}ss}"
+            "Driver={ODBC Driver 18 for SQL Server};Server=h;UID=ro_user;PWD={p;a}}ss}"
         );
     }
 

@@ -1,0 +1,177 @@
+//! The pipeline against a real PostgreSQL server through the psqlODBC (Unicode) driver,
+//! connecting as a role whose password contains `;`, `}`, `{`, `=` and a space.
+
+mod common;
+
+use common::{Workspace, parse_csv, psql, service, unzip_entry};
+
+/// A workspace whose config connects to the test PostgreSQL as the read-only role.
+fn workspace(extra_source: &str) -> Workspace {
+    let mut ws = Workspace::new();
+    ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    std::fs::create_dir_all(ws.path("q")).unwrap();
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{extra_source}\n{}",
+            service("SIS_TEST_PG_CONN"),
+            service("SIS_TEST_PG_READER_USER"),
+            common::local_job("pg", "q", "out")
+        ),
+    );
+    ws
+}
+
+/// A table name no other test uses (tests run in parallel against one database).
+fn table(test: &str) -> String {
+    format!("t_{test}_{}", std::process::id())
+}
+
+fn owner(sql: &str) -> String {
+    psql(&service("SIS_TEST_PG_OWNER_URL"), sql)
+}
+
+#[test]
+fn awkward_values_round_trip_exactly() {
+    let t = table("awkward");
+    owner(&format!(
+        "CREATE TABLE {t} (id int, guid uuid, amount numeric(14,4), flag boolean, seen timestamp(6),
+                          born date, bell time, big bigint, note text, name varchar(10), code char(4),
+                          ratio real, precise float8, small smallint);
+         INSERT INTO {t} VALUES
+          (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 12345678.5000, true, '2026-11-23 18:30:05.123456',
+           '2026-11-23', '18:30:05', 9223372036854775807, E'a,\"b\"\\nc\\r\\nd', 'é中😀', 'ab', 1.5, 0.1, -1),
+          (2, NULL, -0.0001, false, '1999-12-31 23:59:59', '1900-01-01', '00:00:00', -42, '', '  sp  ', NULL,
+           NULL, NULL, NULL),
+          (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
+    ));
+    let ws = workspace("");
+    ws.write("q/values.sql", &format!("SELECT * FROM {t} ORDER BY id"));
+    let run = ws.run(&["run", "--as-of", "2026-11-23"]);
+    run.assert_ok();
+    let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "values.csv"));
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "id", "guid", "amount", "flag", "seen", "born", "bell", "big", "note", "name", "code",
+                "ratio", "precise", "small"
+            ],
+            vec![
+                "1",
+                // psqlODBC reports uuid as SQL_GUID, whose ODBC text form is upper case, as
+                // SQL Server's own rendering of a uniqueidentifier is.
+                "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+                "12345678.5000",
+                "1",
+                "2026-11-23 18:30:05.123456",
+                "2026-11-23",
+                "18:30:05",
+                "9223372036854775807",
+                "a,\"b\"\nc\r\nd",
+                "é中😀",
+                "ab  ",
+                "1.5",
+                "0.1",
+                "-1"
+            ],
+            vec![
+                "2",
+                "",
+                "-0.0001",
+                "0",
+                "1999-12-31 23:59:59",
+                "1900-01-01",
+                "00:00:00",
+                "-42",
+                "",
+                "  sp  ",
+                "",
+                "",
+                "",
+                ""
+            ],
+            vec!["3", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ]
+    );
+}
+
+#[test]
+fn many_rows_stream_through_small_batches() {
+    let t = table("stream");
+    owner(&format!(
+        "CREATE TABLE {t} AS SELECT g AS id, repeat('x', 50) AS pad FROM generate_series(1, 50000) g"
+    ));
+    // The smallest budget (1 MiB) over rows of ~8 KiB of buffers (a text column gets
+    // max_text_length UTF-16 units) forces hundreds of batches; every row must arrive once.
+    let ws = workspace("memory_budget = \"1MiB\"\n");
+    ws.write("q/many.sql", &format!("SELECT id, pad FROM {t} ORDER BY id"));
+    ws.run(&["run", "--as-of", "2026-11-23"]).assert_ok();
+    let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "many.csv"));
+    assert_eq!(rows.len(), 50_001);
+    assert_eq!(rows[50_000][0], "50000");
+    assert_eq!(ws.history()[0]["files"][0]["rows"], 50_000);
+}
+
+#[test]
+fn writes_are_refused_and_the_table_is_unchanged() {
+    let t = table("refuse");
+    owner(&format!("CREATE TABLE {t} (id int); INSERT INTO {t} VALUES (1), (2);"));
+    for sql in [format!("DELETE FROM {t}"), format!("SELECT 1 AS one; DROP TABLE {t}")] {
+        let ws = workspace("");
+        ws.write("q/bad.sql", &sql);
+        ws.run(&["run"]).assert_code(1).assert_stderr_contains("bad.sql line 1");
+        assert_eq!(owner(&format!("SELECT count(*) FROM {t}")).trim(), "2", "{sql}");
+    }
+}
+
+#[test]
+fn the_session_is_read_only_even_for_a_select_that_writes() {
+    // nextval() writes through a SELECT, which no parser can see: the read-only session
+    // (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY) is what stops it.
+    let t = table("seq");
+    owner(&format!(
+        "CREATE SEQUENCE {t}; GRANT USAGE ON SEQUENCE {t} TO {};",
+        service("SIS_TEST_PG_READER_USER")
+    ));
+    let ws = workspace("");
+    ws.write("q/sneaky.sql", &format!("SELECT nextval('{t}') AS n"));
+    ws.run(&["run"])
+        .assert_code(1)
+        .assert_stderr_contains("sneaky.sql: the database refused a write, because sis-extract only reads");
+    assert_eq!(owner(&format!("SELECT last_value, is_called FROM {t}")).trim(), "1|f", "sequence untouched");
+}
+
+#[test]
+fn a_wrong_database_password_is_named_and_never_printed() {
+    let mut ws = workspace("");
+    ws.set_env("SIS_TEST_DB_PASSWORD", "wrong;pass}word-7731");
+    ws.write("q/x.sql", "SELECT 1 AS one");
+    for args in [&["run"][..], &["-v", "run"][..]] {
+        let run = ws.run(args);
+        run.assert_code(1).assert_stderr_contains("the database rejected the user name or password");
+        assert!(!run.both().contains("wrong;pass}word-7731"), "{}", run.both());
+        assert!(!run.both().contains("pass}}word"), "not even braced: {}", run.both());
+    }
+    assert!(!ws.history_text().contains("wrong;pass"), "{}", ws.history_text());
+}
+
+#[test]
+fn a_query_error_names_the_file_and_the_cause() {
+    let ws = workspace("");
+    ws.write("q/broken.sql", "SELECT no_such_column FROM pg_class");
+    ws.run(&["run"])
+        .assert_code(1)
+        .assert_stderr_contains("broken.sql: the database rejected the query")
+        .assert_stderr_contains("no_such_column");
+}
+
+#[test]
+fn the_query_timeout_cancels_a_slow_query() {
+    let ws = workspace("query_timeout = \"1s\"\n");
+    ws.write("q/slow.sql", "SELECT pg_sleep(30) AS slept");
+    let started = std::time::Instant::now();
+    ws.run(&["run"]).assert_code(1).assert_stderr_contains("slow.sql");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25), "cancelled, not waited out");
+}
