@@ -12,13 +12,14 @@
 -- Filters, and why:
 --   * Sections: exactly those of sections.sql (active trial, active year, Course.active = 1,
 --     School.exclude / Calendar.exclude / summerSchool left out). Roster and
---     SectionStaffHistory rows must carry the section's trialID, or draft-trial rows appear.
+--     SectionStaffHistory rows must carry the trialID of the section, or draft-trial rows
+--     appear.
 --   * Date windows on Roster and SectionStaffHistory: startDate NULL or <= as-of, endDate
 --     NULL or >= as-of, so dropped classes and replaced teachers are not reported.
---   * Students must also hold an enrollment in the section's calendar that is current on
+--   * Students must also hold an enrollment in the calendar of the section, current on
 --     the as-of date and not noShow = 1 / stateExclude = 1 (NULL counts as 0): IC keeps
 --     the rosters of no-shows and state-excluded students. Secondary enrollments count.
--- Parameters: every ? is the as-of date, bound as a date.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. personGUID is cast to
 --   varchar(36).
 WITH sec AS (

@@ -11,14 +11,14 @@
 -- Filters, and why:
 --   * Trial.active = 1, and Course.calendarID = Trial.calendarID: only the real schedule,
 --     never draft trials (their sections are copies with other sectionIDs).
---   * SchoolYear.active = 1 (Calendar.endYear = SchoolYear.endYear): next year's schedule
+--   * SchoolYear.active = 1 (Calendar.endYear = SchoolYear.endYear): the schedule of next year
 --     already exists in the same tables and must not leak in.
 --   * Course.active = 1: sections of inactive courses are leftovers.
 --   * School.exclude = 1, Calendar.exclude = 1 and Calendar.summerSchool = 1 are left out.
 --   * SectionStaffHistory date window: startDate NULL or <= as-of, endDate NULL or >= as-of,
 --     so a teacher replaced mid-year is not reported.
 --   Sections without students are kept.
--- Parameters: every ? is the as-of date, bound as a date.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. NULL startDates sort as
 --   1900-01-01 (dialects order NULLs differently). personGUID is cast to varchar(36).
 WITH pt AS (

@@ -3,9 +3,9 @@
 -- Returns: person_guid, staff_number, last_name, first_name, email, school_number, title
 --   A person assigned to two schools gets two rows. title is EmploymentAssignment.title;
 --   when a person has several current assignments at one school, the one with the latest
---   startDate wins (then the highest assignmentID). email is the person's own Contact
---   e-mail in the assignment's district (NULL when there is none). All staff are listed,
---   teachers or not (principals, aides, ...).
+--   startDate wins (then the highest assignmentID). email is the Contact e-mail of the
+--   person in the district of the assignment (NULL when there is none). All staff are
+--   listed, teachers or not (principals, aides, ...).
 -- Reads:   EmploymentAssignment, School, Calendar, SchoolYear, Person, "identity", Contact
 -- Filters, and why:
 --   * Date window: startDate (NULL = always) <= as-of and (endDate IS NULL or endDate >=
@@ -15,7 +15,7 @@
 --     that is not Calendar.exclude = 1 and not summerSchool = 1, so staff of schools that
 --     are not running this year are not listed.
 --   * Names come from the current identity (Person.currentIdentityID).
--- Parameters: every ? is the as-of date, bound as a date.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. NULL startDates sort as
 --   1900-01-01 (dialects order NULLs differently). personGUID is cast to varchar(36).
 WITH asg AS (

@@ -2,9 +2,9 @@
 --
 -- Returns: person_guid, student_number, last_name, first_name, middle_name, birth_date,
 --          grade, school_number, email
---   grade is GradeLevel.stateGrade (e.g. 'KG', '07') for the enrollment's local grade code,
---   or the local code when no GradeLevel row matches. email is the person's own Contact
---   e-mail in the enrollment's district (NULL when there is none).
+--   grade is GradeLevel.stateGrade (e.g. 'KG', '07') for the local grade code of the
+--   enrollment, or the local code when no GradeLevel row matches. email is the Contact
+--   e-mail of the student in the district of the enrollment (NULL when there is none).
 -- Reads:   SchoolYear, Calendar, School, Enrollment, GradeLevel, Person, "identity", Contact
 -- Filters, and why:
 --   * SchoolYear.active = 1 (Calendar.endYear = SchoolYear.endYear): the year comes from the
@@ -13,18 +13,18 @@
 --     excluded schools/calendars are not reported, and summer school is not the real year.
 --   * Enrollment.noShow = 1 and Enrollment.stateExclude = 1 are left out. IC flags can be
 --     NULL; NULL counts as 0.
---   * Enrollment.serviceType = 'P': only primary enrollments choose the student's school
---     and grade; a secondary (partial / cross-enrolled) enrollment never does.
+--   * Enrollment.serviceType = 'P': only primary enrollments choose the school and grade
+--     of a student; a secondary (partial / cross-enrolled) enrollment never does.
 --   * Date window: startDate <= as-of and (endDate IS NULL or endDate >= as-of), so
 --     withdrawn students drop out after their end date and future starts are not yet in.
 --   * One row per person: when several primary enrollments qualify (transfers, re-entries)
 --     the latest startDate wins, then the highest enrollmentID.
 --   * Names come from the current identity (Person.currentIdentityID); a person without
 --     one (an orphan left by a merge) is dropped.
--- Parameters: every ? is the as-of date, bound as a date.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. personGUID is cast to
 --   varchar(36); SQL Server prints GUIDs in upper case, the tool normalises the case.
---   birth_date is returned as the column's own type (smalldatetime on SQL Server, date on
+--   birth_date keeps the native type of the column (smalldatetime on SQL Server, date on
 --   PostgreSQL, 'YYYY-MM-DD' text on SQLite); the tool formats it.
 WITH enr AS (
     SELECT e.personID,
