@@ -25,11 +25,11 @@ pub struct SqlFile {
     /// File stem: `users.sql` → `users`; names the output file.
     pub name: String,
     pub path: PathBuf,
-    /// The text exactly as it will be sent.
+    /// The text exactly as it will be sent (comments blanked, no final `;`).
     pub text: String,
     /// How many `?` parameters it has; each is bound to the as-of date.
     pub placeholders: usize,
-    /// SHA-256 of the text, recorded in the history so a changed query can be traced.
+    /// SHA-256 of the file's text, recorded in the history so a changed query can be traced.
     pub sha256: String,
 }
 
@@ -72,8 +72,56 @@ pub fn load_file(path: &Path) -> Result<SqlFile> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
     let placeholders = vet(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
+    let sent = without_comments_and_final_semicolon(&text);
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
-    Ok(SqlFile { name, path: path.to_path_buf(), text, placeholders, sha256 })
+    Ok(SqlFile { name, path: path.to_path_buf(), text: sent, placeholders, sha256 })
+}
+
+/// The text as it is sent to the driver: comments blanked out (line breaks kept, so the
+/// driver's line numbers still match the file) and without the terminating `;` and what
+/// follows it. Drivers differ here: SQLite's ODBC driver splits statements on any `;`,
+/// even one inside a comment, and refuses text after the statement's own `;`. Only called
+/// on text that `vet` accepted, so there is exactly one statement.
+fn without_comments_and_final_semicolon(text: &str) -> String {
+    let Ok(tokens) = Tokenizer::new(&MsSqlDialect {}, text).tokenize_with_location() else {
+        return text.to_string();
+    };
+    // Byte offset of each line's start; locations are 1-based lines and character columns.
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |location: sqlparser::tokenizer::Location| -> usize {
+        let Some(&start) = line_starts.get((location.line as usize).saturating_sub(1)) else {
+            return text.len();
+        };
+        text[start..]
+            .char_indices()
+            .nth((location.column as usize).saturating_sub(1))
+            .map_or(text.len(), |(i, _)| start + i)
+    };
+    let mut out = text.to_string();
+    // Work backwards so earlier offsets stay valid.
+    let mut end = text.len();
+    if let Some(last) = tokens.iter().rev().find(|t| !is_trivia(&t.token))
+        && last.token == Token::SemiColon
+    {
+        end = offset(last.span.start);
+    }
+    out.truncate(end);
+    for token in tokens.iter().rev() {
+        if !matches!(
+            token.token,
+            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))
+        ) {
+            continue;
+        }
+        let (start, stop) = (offset(token.span.start), offset(token.span.end).min(end));
+        if start >= stop {
+            continue;
+        }
+        let blank: String = out[start..stop].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+        out.replace_range(start..stop, &blank);
+    }
+    out.trim_end().to_string()
 }
 
 /// Lower-case hex of `bytes`.
@@ -290,6 +338,15 @@ mod tests {
 
     fn refused(sql: &str) -> Refusal {
         vet(sql).expect_err(sql)
+    }
+
+    #[test]
+    fn comments_and_the_final_semicolon_are_not_sent() {
+        let f = without_comments_and_final_semicolon;
+        assert_eq!(f("SELECT 'é;' AS a;\n-- end\n"), "SELECT 'é;' AS a");
+        assert_eq!(f("SELECT 1 AS a\n  ;  "), "SELECT 1 AS a");
+        assert_eq!(f("-- a; b\nSELECT 1 AS a -- x; y\n"), "       \nSELECT 1 AS a");
+        assert_eq!(f("SELECT /* ; */ 'a -- b' AS c"), "SELECT         'a -- b' AS c");
     }
 
     #[test]

@@ -141,20 +141,37 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// Runs SQL as a privileged PostgreSQL user with psql (test setup only; sis-extract
-/// itself connects as the read-only role through ODBC).
+/// itself connects as the read-only role through ODBC). The SQL goes in on stdin.
 pub fn psql(url: &str, sql: &str) -> String {
-    let output = Command::new("psql")
+    use std::io::Write;
+    let mut child = Command::new("psql")
         .arg(url)
-        .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
-        .output()
+        .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("psql installed");
+    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Runs SQL against a SQLite file with the sqlite3 shell (test setup only).
+/// Runs SQL against a SQLite file with the sqlite3 shell (test setup only). The SQL goes
+/// in on stdin: as an argument, text starting with `--` would read as an option.
 pub fn sqlite(db: &Path, sql: &str) -> String {
-    let output = Command::new("sqlite3").arg(db).arg(sql).output().expect("sqlite3 installed");
+    use std::io::Write;
+    let mut child = Command::new("sqlite3")
+        .arg("-bail")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3 installed");
+    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
