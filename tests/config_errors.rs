@@ -95,7 +95,7 @@ fn sftp_without_a_host_key_pin_is_refused() {
 
 #[test]
 fn missing_and_wrong_values() {
-    assert_config_error(&format!("{SOURCE}"), "no [[job]] is defined");
+    assert_config_error(SOURCE, "no [[job]] is defined");
     assert_config_error(
         "[[job]]\nname = \"a\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"a.zip\"\n[job.destination]\nkind = \"local\"\npath = \"o\"\n",
         "missing required key `source`",
