@@ -9,9 +9,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use sha2::{Digest, Sha256};
-use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
+use zip::{CompressionMethod, DateTime};
 
 use crate::query::hex;
 
@@ -43,11 +44,12 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Zips `files` (stored under their file names only, no folders) into `path`.
-pub fn create(path: &Path, files: &[PathBuf]) -> Result<Archive> {
+/// Zips `files` (stored under their file names only, no folders) into `path`, with
+/// `modified` (local wall-clock time, as zip tools expect) as every entry's time stamp.
+pub fn create(path: &Path, files: &[PathBuf], modified: NaiveDateTime) -> Result<Archive> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let partial = path.with_file_name(format!(".{file_name}.partial"));
-    let result = write_zip(&partial, files);
+    let result = write_zip(&partial, files, modified);
     match result {
         Ok((bytes, sha256)) => {
             crate::fsutil::publish(&partial, path)?;
@@ -60,7 +62,7 @@ pub fn create(path: &Path, files: &[PathBuf]) -> Result<Archive> {
     }
 }
 
-fn write_zip(partial: &Path, files: &[PathBuf]) -> Result<(u64, String)> {
+fn write_zip(partial: &Path, files: &[PathBuf], modified: NaiveDateTime) -> Result<(u64, String)> {
     let context = || format!("writing the zip {}", partial.display());
     let file = crate::fsutil::create_private(partial)?;
     let hashing =
@@ -70,13 +72,25 @@ fn write_zip(partial: &Path, files: &[PathBuf]) -> Result<(u64, String)> {
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .unix_permissions(0o600)
-        // Large exports (a million-student roster) can pass 4 GiB uncompressed.
         .large_file(false);
+    // Zip time stamps cover 1980-2107; outside that (a wrong clock) keep the default.
+    let options = match DateTime::from_date_and_time(
+        modified.year().clamp(0, u16::MAX as i32) as u16,
+        modified.month() as u8,
+        modified.day() as u8,
+        modified.hour() as u8,
+        modified.minute() as u8,
+        modified.second() as u8,
+    ) {
+        Ok(time) => options.last_modified_time(time),
+        Err(_) => options,
+    };
     for source in files {
         let name = source
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .with_context(|| format!("{} has no file name", source.display()))?;
+        // Large exports (a million-student roster) can pass 4 GiB uncompressed.
         let options = if std::fs::metadata(source).map(|m| m.len() >= 0xFFFF_0000).unwrap_or(false) {
             options.large_file(true)
         } else {

@@ -361,10 +361,15 @@ impl Job {
 
     /// Today's date in the job's time zone.
     pub fn today(&self) -> chrono::NaiveDate {
+        self.now_local().date()
+    }
+
+    /// The wall-clock time now in the job's time zone.
+    pub fn now_local(&self) -> chrono::NaiveDateTime {
         let now = chrono::Utc::now();
         match self.timezone {
-            Some(tz) => now.with_timezone(&tz).date_naive(),
-            None => now.with_timezone(&chrono::Local).date_naive(),
+            Some(tz) => now.with_timezone(&tz).naive_local(),
+            None => now.with_timezone(&chrono::Local).naive_local(),
         }
     }
 }
@@ -384,7 +389,7 @@ impl fmt::Display for Destination {
 pub fn load(path: &Path) -> Result<Config> {
     let text = std::fs::read(path).map_err(|e| {
         ConfigError(format!(
-            "cannot read config file {}: {e}. Pass the right file with -c PATH, or create one with `sis-extract init`",
+            "cannot read config file {}: {e}. Pass the right file with -c PATH, or copy config.example.toml",
             path.display()
         ))
     })?;

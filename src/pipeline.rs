@@ -162,7 +162,7 @@ fn execute(
     drop(source);
 
     let stage = Instant::now();
-    let archive = archive::create(&work.path().join(&progress.archive_name), &produced)?;
+    let archive = archive::create(&work.path().join(&progress.archive_name), &produced, job.now_local())?;
     tracing::info!(
         zip = progress.archive_name.as_str(),
         bytes = archive.bytes,

@@ -448,7 +448,7 @@ fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> any
     } else if text.contains("HYT00") || lower.contains("timeout") || lower.contains("timed out") {
         "the database did not answer within source.login_timeout; check the server name and port, and that the firewall lets this server through".to_string()
     } else {
-        "check source.connection_string, and run `sis-extract check` to test each step".to_string()
+        "check source.connection_string (driver, server, port, database)".to_string()
     };
     crate::detail::explained(
         format!("connecting to the database with driver {driver:?} failed: {hint}"),

@@ -250,6 +250,31 @@ fn a_refused_port_is_retried_then_reported() {
         .assert_stderr_contains(
             "the connection was refused: the host is reachable but nothing listens on that port",
         )
-        .assert_stderr_contains("failed after 2 attempts");
+        .assert_stderr_contains("failed after 2 attempt(s)");
     assert!(run.stderr.contains("will retry"), "the first failure is logged as retried: {}", run.stderr);
+}
+
+#[test]
+fn a_server_that_never_speaks_times_out_instead_of_hanging() {
+    // A real TCP listener that accepts and then says nothing, like a firewall appliance
+    // or a half-dead service.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(1).map(|s| s.unwrap()).collect();
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        drop(held);
+    });
+    let ws = password_ws("incoming", &pinned(), "attempts = 1\n");
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write(
+        "config.toml",
+        &config
+            .replace(&format!("port = {}", service("SIS_TEST_SSH_PORT")), &format!("port = {port}"))
+            .replace("timeout = \"10s\"", "timeout = \"2s\""),
+    );
+    let started = std::time::Instant::now();
+    ws.run(&["run"]).assert_code(1).assert_stderr_contains("the SSH handshake with 127.0.0.1");
+    assert!(started.elapsed().as_secs() < 7, "gave up after the 2 s timeout, took {:?}", started.elapsed());
+    holder.join().unwrap();
 }

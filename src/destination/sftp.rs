@@ -89,7 +89,7 @@ impl Deliver for SftpDrop<'_> {
                 }
                 Err(Failure::Transient(e)) => {
                     return Err(e.context(format!(
-                        "SFTP delivery to {}:{} failed after {attempts} attempts (job.destination.attempts)",
+                        "SFTP delivery to {}:{} failed after {attempts} attempt(s) (job.destination.attempts)",
                         self.config.host, self.config.port
                     )));
                 }
@@ -267,7 +267,7 @@ fn handshake(config: &SftpDestination, host_key_preference: Option<&str>) -> Res
     }
     session.handshake().map_err(|e| {
         Failure::Transient(anyhow!(
-            "the SSH handshake with {}:{} failed: {e}. Is it an SSH server? Run `sis-extract check` to see each step",
+            "the SSH handshake with {}:{} failed: {e}. Check that host and port are the vendor's SFTP server and that the firewall lets this server through",
             config.host,
             config.port
         ))
