@@ -106,3 +106,31 @@ fn write_zip(partial: &Path, files: &[PathBuf], modified: NaiveDateTime) -> Resu
     file.sync_all().with_context(context)?;
     Ok((bytes, hex(&hasher.finalize())))
 }
+
+/// Unpacks a zip whose entries are plain file names (a OneRoster set) into `dir`. An
+/// entry with a folder or `..` in its name is refused rather than written elsewhere.
+pub fn extract_flat(zip: &Path, dir: &Path) -> Result<Vec<String>> {
+    let file = File::open(zip).with_context(|| format!("reading {}", zip.display()))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .with_context(|| format!("{} is not a readable zip file", zip.display()))?;
+    let mut names = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).with_context(|| format!("reading {}", zip.display()))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry.name().with_context(|| format!("reading {}", zip.display()))?.to_string();
+        if name.contains(['/', '\\']) || name == ".." || name.is_empty() {
+            anyhow::bail!(
+                "{}: the entry {name:?} is inside a folder; OneRoster files must be at the root of the zip",
+                zip.display()
+            );
+        }
+        let target = dir.join(&name);
+        let mut output = crate::fsutil::create_private(&target)?;
+        std::io::copy(&mut entry, &mut output)
+            .with_context(|| format!("unpacking {name} from {}", zip.display()))?;
+        names.push(name);
+    }
+    Ok(names)
+}

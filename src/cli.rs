@@ -58,6 +58,37 @@ pub enum Command {
     Run(RunArgs),
     /// Print the effective configuration, with every secret shown as ***.
     Config,
+    /// Check a OneRoster zip or folder (ours or another system's): manifest, headers,
+    /// required fields, enumerations, formats, unique ids and references.
+    Validate(ValidateArgs),
+    /// Write a commented config.toml for a vendor profile, to fill in.
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// A OneRoster zip, or a folder holding manifest.csv and the CSV files.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Also write every problem found to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The vendor profile.
+    #[arg(long, value_enum)]
+    pub vendor: crate::profiles::Vendor,
+
+    /// Where to write it (default: the -c path, config.toml).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

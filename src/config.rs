@@ -70,6 +70,8 @@ struct RawJob {
     timezone: Option<String>,
     bom: Option<bool>,
     line_ending: Option<LineEnding>,
+    grade_map: Option<std::collections::BTreeMap<String, String>>,
+    source_system: Option<String>,
     destination: RawDestination,
 }
 
@@ -265,9 +267,16 @@ pub struct SourceConfig {
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// One plain CSV file per query.
+    #[serde(rename = "csv")]
     Csv,
+    /// A OneRoster 1.1 CSV set with manifest.csv.
+    #[serde(rename = "oneroster-1.1")]
+    OneRoster11,
+    /// A OneRoster 1.2 CSV set with manifest.csv.
+    #[serde(rename = "oneroster-1.2")]
+    OneRoster12,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +298,11 @@ pub struct Job {
     pub timezone: Option<chrono_tz::Tz>,
     pub bom: bool,
     pub line_ending: LineEnding,
+    /// OneRoster: the district's own grade names → CEDS codes, on top of the built-in ones.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub grade_map: std::collections::BTreeMap<String, String>,
+    /// OneRoster: `source.systemName` in manifest.csv.
+    pub source_system: String,
     pub destination: Destination,
 }
 
@@ -624,6 +638,24 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
             )
         })?),
     };
+    let grade_map = raw.grade_map.unwrap_or_default();
+    for (name, code) in &grade_map {
+        if !crate::output::oneroster::CEDS_GRADES.contains(&code.as_str()) {
+            return Err(config_error(
+                &format!("{key}.grade_map.{name}"),
+                format!(
+                    "expected a CEDS grade code ({}), found {code:?}",
+                    crate::output::oneroster::CEDS_GRADES.join(", ")
+                ),
+            ));
+        }
+    }
+    if raw.format == Format::Csv && (!grade_map.is_empty() || raw.source_system.is_some()) {
+        return Err(config_error(
+            &format!("{key}.format"),
+            "grade_map and source_system only apply to the OneRoster formats".to_string(),
+        ));
+    }
     let destination = validate_destination(raw.destination, &format!("{key}.destination"), resolve)?;
     Ok(Job {
         name,
@@ -633,6 +665,8 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         timezone,
         bom: raw.bom.unwrap_or(false),
         line_ending: raw.line_ending.unwrap_or(LineEnding::Crlf),
+        grade_map,
+        source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
         destination,
     })
 }

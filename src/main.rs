@@ -14,6 +14,7 @@ mod history;
 mod logging;
 mod output;
 mod pipeline;
+mod profiles;
 mod query;
 mod secret;
 mod source;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, RunArgs};
+use cli::{Cli, Command, InitArgs, RunArgs, ValidateArgs};
 use config::ConfigError;
 
 fn main() -> ExitCode {
@@ -52,7 +53,66 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(cli, args),
+        Command::Validate(args) => validate(args),
+        Command::Init(args) => init(cli, args),
     }
+}
+
+/// `validate PATH`: the same checks a run makes before delivery, on any set.
+fn validate(args: &ValidateArgs) -> Result<ExitCode> {
+    let unpacked;
+    let dir = if args.path.is_dir() {
+        args.path.clone()
+    } else if args.path.is_file() {
+        unpacked = tempfile::tempdir()?;
+        archive::extract_flat(&args.path, unpacked.path())?;
+        unpacked.path().to_path_buf()
+    } else {
+        bail!(ConfigError(format!("{}: no such file or folder", args.path.display())));
+    };
+    let report = output::validate::validate_dir(&dir)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "OneRoster {} set {}", report.version.number(), args.path.display());
+    for (file, rows) in &report.files {
+        let bad = report.problems.iter().filter(|p| &p.file == file).count();
+        let mark = if bad == 0 { '✓' } else { '✗' };
+        let _ = writeln!(out, "  {mark} {file:<22} {rows:>9} rows");
+    }
+    if let Some(path) = &args.report {
+        report.write(path)?;
+    }
+    if report.is_valid() {
+        let _ = writeln!(out, "valid: no problems found");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let _ = writeln!(out, "{} problem(s):\n{}", report.total_problems, report.summary(20));
+        if let Some(path) = &args.report {
+            let _ = writeln!(out, "the full list is in {}", path.display());
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// `init --vendor NAME`: writes the vendor's commented profile, never over an existing file.
+fn init(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
+    let path = args.output.clone().unwrap_or_else(|| cli.config.clone());
+    if path.exists() && !args.force {
+        bail!(ConfigError(format!(
+            "{} already exists; choose another file with -o PATH, or pass --force to replace it",
+            path.display()
+        )));
+    }
+    let mut file = fsutil::create_private(&path)?;
+    file.write_all(args.vendor.config_text().as_bytes())?;
+    file.sync_all()?;
+    if !cli.quiet {
+        println!(
+            "wrote {}: fill in the lines marked FILL IN, then run `sis-extract -c {} config` and `run --dry-run`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {

@@ -6,16 +6,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
 use crate::archive::{self, Archive};
-use crate::config::{Config, Format, Job};
+use crate::config::{Config, Job};
 use crate::destination::{self, Deliver, Delivery, DryRun};
 use crate::history::{self, Outcome, RunRecord};
 use crate::output::FileReport;
 use crate::output::csv::CsvFile;
-use crate::query;
+use crate::output::oneroster::{self, OneRosterFile, Version};
+use crate::output::validate;
+use crate::query::{self, SqlFile};
 use crate::source::Source;
 
 /// What the user asked for on the command line.
@@ -115,8 +117,8 @@ fn execute(
 ) -> Result<(Option<PathBuf>, Archive)> {
     // Vet every query before connecting: a refused query should not even open a session.
     let queries = query::load_dir(&job.queries)?;
-    match job.format {
-        Format::Csv => {}
+    if let Some(version) = Version::for_format(job.format) {
+        check_oneroster_queries(&queries, version, &job.queries)?;
     }
 
     crate::fsutil::create_private_dir(&config.work_dir)?;
@@ -135,31 +137,39 @@ fn execute(
         "connected read-only"
     );
 
-    let mut produced = Vec::new();
-    for query in &queries {
-        let stage = Instant::now();
-        let file_name = format!("{}.csv", query.name);
-        let path = set_dir.join(&file_name);
-        let mut csv = CsvFile::create(&path, job.bom, job.line_ending)?;
-        source.extract(query, progress.as_of, &mut csv)?;
-        let (rows, bytes, header) = csv.finish()?;
-        tracing::info!(
-            file = file_name.as_str(),
-            rows,
-            bytes,
-            elapsed_ms = stage.elapsed().as_millis() as u64,
-            "extracted"
-        );
-        progress.files.push(FileReport {
-            file: file_name,
-            rows,
-            bytes,
-            header,
-            query_sha256: query.sha256.clone(),
-        });
-        produced.push(path);
-    }
+    let produced = match Version::for_format(job.format) {
+        None => write_csv_files(&source, &queries, job, &set_dir, progress)?,
+        Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, progress)?,
+    };
     drop(source);
+
+    if Version::for_format(job.format).is_some() {
+        let stage = Instant::now();
+        let report = validate::validate_dir(&set_dir)?;
+        tracing::info!(
+            problems = report.total_problems,
+            elapsed_ms = stage.elapsed().as_millis() as u64,
+            "validated"
+        );
+        if !report.is_valid() {
+            let kept = match &options.keep {
+                Some(dir) => {
+                    keep_copies(dir, &produced, None)?;
+                    dir.clone()
+                }
+                None => work.keep(),
+            };
+            let report_path = kept.join("validation-report.txt");
+            report.write(&report_path)?;
+            bail!(
+                "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}\nThe full list is in {}; the set is kept in {}",
+                report.total_problems,
+                report.summary(10),
+                report_path.display(),
+                kept.display()
+            );
+        }
+    }
 
     let stage = Instant::now();
     let archive = archive::create(&work.path().join(&progress.archive_name), &produced, job.now_local())?;
@@ -174,7 +184,7 @@ fn execute(
     // The produced files stay when asked to, and always on a dry run (that is its point).
     let kept = match (&options.keep, options.dry_run) {
         (Some(dir), _) => {
-            keep_copies(dir, &produced, &archive.path)?;
+            keep_copies(dir, &produced, Some(&archive.path))?;
             Some(dir.clone())
         }
         (None, true) => Some(work.keep()),
@@ -201,10 +211,10 @@ fn execute(
     Ok((kept, archive))
 }
 
-/// Copies the set and the zip into `dir` for inspection (`--keep`).
-fn keep_copies(dir: &Path, files: &[PathBuf], zip: &Path) -> Result<()> {
+/// Copies the set (and the zip, once there is one) into `dir` for inspection (`--keep`).
+fn keep_copies(dir: &Path, files: &[PathBuf], zip: Option<&Path>) -> Result<()> {
     crate::fsutil::create_private_dir(dir)?;
-    for file in files.iter().map(PathBuf::as_path).chain(std::iter::once(zip)) {
+    for file in files.iter().map(PathBuf::as_path).chain(zip) {
         let name = file.file_name().context("a produced file has no name")?;
         let target = dir.join(name);
         let mut input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
@@ -213,4 +223,125 @@ fn keep_copies(dir: &Path, files: &[PathBuf], zip: &Path) -> Result<()> {
         output.sync_all().with_context(|| format!("writing {}", target.display()))?;
     }
     Ok(())
+}
+
+/// Plain CSV: one file per query, named after it.
+fn write_csv_files(
+    source: &Source,
+    queries: &[SqlFile],
+    job: &Job,
+    set_dir: &Path,
+    progress: &mut Progress,
+) -> Result<Vec<PathBuf>> {
+    let mut produced = Vec::new();
+    for query in queries {
+        let stage = Instant::now();
+        let file_name = format!("{}.csv", query.name);
+        let path = set_dir.join(&file_name);
+        let mut csv = CsvFile::create(&path, job.bom, job.line_ending)?;
+        source.extract(query, progress.as_of, &mut csv)?;
+        let (rows, bytes, header) = csv.finish()?;
+        tracing::info!(
+            file = file_name.as_str(),
+            rows,
+            bytes,
+            elapsed_ms = stage.elapsed().as_millis() as u64,
+            "extracted"
+        );
+        progress.files.push(FileReport {
+            file: file_name,
+            rows,
+            bytes,
+            header,
+            query_sha256: query.sha256.clone(),
+        });
+        produced.push(path);
+    }
+    Ok(produced)
+}
+
+/// Every query must name a OneRoster file, and every required file needs its query.
+fn check_oneroster_queries(queries: &[SqlFile], version: Version, dir: &Path) -> Result<()> {
+    let names: Vec<&str> =
+        oneroster::files(version).iter().map(|f| f.name).filter(|n| *n != "roles").collect();
+    for query in queries {
+        if version == Version::V1_2 && query.name.eq_ignore_ascii_case("roles") {
+            bail!(
+                "{}: for OneRoster 1.2, roles.csv is built from users.sql (its role and orgSourcedIds columns); remove roles.sql",
+                query.path.display()
+            );
+        }
+        if oneroster::file_spec(version, &query.name).is_none() {
+            bail!(
+                "{}: {:?} is not a OneRoster {} file; the query files must be named {}",
+                query.path.display(),
+                query.name,
+                version.number(),
+                names.iter().map(|n| format!("{n}.sql")).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    for spec in oneroster::files(version).iter().filter(|f| f.required_file && f.name != "roles") {
+        if !queries.iter().any(|q| q.name.eq_ignore_ascii_case(spec.name)) {
+            bail!(
+                "{} has no {}.sql; a OneRoster set needs {}.csv (the required files are {})",
+                dir.display(),
+                spec.name,
+                spec.name,
+                names.iter().filter(|n| **n != "demographics").copied().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// OneRoster: each query becomes its file, then manifest.csv lists the set.
+fn write_oneroster_set(
+    source: &Source,
+    queries: &[SqlFile],
+    job: &Job,
+    version: Version,
+    set_dir: &Path,
+    progress: &mut Progress,
+) -> Result<Vec<PathBuf>> {
+    let mut produced = Vec::new();
+    let mut names = Vec::new();
+    for query in queries {
+        let stage = Instant::now();
+        let spec = oneroster::file_spec(version, &query.name).expect("checked before connecting");
+        let path = set_dir.join(format!("{}.csv", spec.name));
+        let mut file = OneRosterFile::create(&path, spec, version, job.bom, job.line_ending, &job.grade_map)?;
+        source.extract(query, progress.as_of, &mut file)?;
+        for written in file.finish()? {
+            if written.rows == 0 && !spec.required_file {
+                // OneRoster permits no empty files: an optional file without rows is left
+                // out and marked absent in the manifest.
+                std::fs::remove_file(set_dir.join(&written.file))
+                    .with_context(|| format!("removing the empty {}", written.file))?;
+                tracing::info!(file = written.file.as_str(), "no rows; left out and marked absent");
+                continue;
+            }
+            tracing::info!(
+                file = written.file.as_str(),
+                rows = written.rows,
+                bytes = written.bytes,
+                elapsed_ms = stage.elapsed().as_millis() as u64,
+                "extracted"
+            );
+            names.push(written.file.trim_end_matches(".csv").to_string());
+            produced.push(set_dir.join(&written.file));
+            progress.files.push(FileReport {
+                file: written.file,
+                rows: written.rows,
+                bytes: written.bytes,
+                header: written.header,
+                query_sha256: query.sha256.clone(),
+            });
+        }
+    }
+    let manifest = set_dir.join("manifest.csv");
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    oneroster::write_manifest(&manifest, version, &name_refs, &job.source_system, job.bom, job.line_ending)?;
+    produced.insert(0, manifest);
+    Ok(produced)
 }

@@ -23,21 +23,13 @@ pub struct CsvFile {
 
 impl CsvFile {
     pub fn create(path: &Path, bom: bool, line_ending: LineEnding) -> Result<CsvFile> {
-        let file = crate::fsutil::create_private(path)?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
-        if bom {
-            out.write_all("\u{feff}".as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-        }
-        let terminator = match line_ending {
-            LineEnding::Crlf => csv::Terminator::CRLF,
-            LineEnding::Lf => csv::Terminator::Any(b'\n'),
-        };
-        let writer = csv::WriterBuilder::new()
-            .terminator(terminator)
-            // RFC 4180: quote only when needed (comma, quote, CR, LF), double inner quotes.
-            .quote_style(csv::QuoteStyle::Necessary)
-            .from_writer(out);
-        Ok(CsvFile { path: path.to_path_buf(), writer, header: Vec::new(), rows: 0, record: Vec::new() })
+        Ok(CsvFile {
+            path: path.to_path_buf(),
+            writer: open_writer(path, bom, line_ending)?,
+            header: Vec::new(),
+            rows: 0,
+            record: Vec::new(),
+        })
     }
 
     /// Flushes, syncs to disk and returns (rows, bytes, header).
@@ -49,6 +41,24 @@ impl CsvFile {
         let bytes = file.metadata().with_context(context)?.len();
         Ok((self.rows, bytes, self.header))
     }
+}
+
+/// A private (0600) file with an RFC 4180 writer on it: quotes only where needed (comma,
+/// quote, CR, LF), inner quotes doubled, the chosen line ending, an optional UTF-8 BOM.
+pub fn open_writer(path: &Path, bom: bool, line_ending: LineEnding) -> Result<csv::Writer<BufWriter<File>>> {
+    let file = crate::fsutil::create_private(path)?;
+    let mut out = BufWriter::with_capacity(256 * 1024, file);
+    if bom {
+        out.write_all("\u{feff}".as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let terminator = match line_ending {
+        LineEnding::Crlf => csv::Terminator::CRLF,
+        LineEnding::Lf => csv::Terminator::Any(b'\n'),
+    };
+    Ok(csv::WriterBuilder::new()
+        .terminator(terminator)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out))
 }
 
 impl RowSink for CsvFile {

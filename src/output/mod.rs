@@ -1,9 +1,13 @@
 //! Output formats: how the rows of one query become one file of the set.
 //!
-//! Only plain CSV exists so far; OneRoster will be a second format behind the same
-//! `RowSink` seam (the source streams rows, a format writes them).
+//! `csv` writes one plain CSV file per query; `oneroster` maps queries onto the OneRoster
+//! files (1.1 and 1.2) and `validate` checks a finished OneRoster set. Both formats sit
+//! behind the same `RowSink` seam: the source streams rows, a format writes them.
 
 pub mod csv;
+pub mod oneroster;
+pub mod oneroster_1_2;
+pub mod validate;
 
 /// What was written for one query, recorded in the run report and the history.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -13,6 +17,7 @@ pub struct FileReport {
     pub rows: u64,
     pub bytes: u64,
     pub header: Vec<String>,
-    /// SHA-256 of the query text that produced it.
+    /// SHA-256 of the query text that produced it (empty for files sis-extract derives,
+    /// such as manifest.csv).
     pub query_sha256: String,
 }

@@ -1,0 +1,501 @@
+//! Validation of a OneRoster CSV set (ours before it may leave the machine, or anyone's
+//! with `sis-extract validate`): manifest, exact headers, required fields, enumerations,
+//! formats, unique `sourcedId`s and referential integrity.
+//!
+//! Two streaming passes over the files: the first collects every file's ids, the second
+//! checks each row. Memory holds the id sets, not the rows.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::oneroster::{self, BOOLEAN_FIELDS, CEDS_GRADES, DATE_FIELDS, FileSpec, Version};
+
+/// Problems kept in memory for the report; beyond this only the count grows.
+const MAX_KEPT: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// Line in the file: 1 is the header, 2 the first data row; 0 for the whole file.
+    pub row: u64,
+    pub column: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.row, self.column.is_empty()) {
+            (0, _) => write!(f, "{}: {}", self.file, self.message),
+            (row, true) => write!(f, "{} row {row}: {}", self.file, self.message),
+            (row, false) => write!(f, "{} row {row}, {}: {}", self.file, self.column, self.message),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub version: Version,
+    /// Files checked, with their data rows.
+    pub files: Vec<(String, u64)>,
+    pub problems: Vec<Problem>,
+    pub total_problems: u64,
+}
+
+impl Report {
+    pub fn is_valid(&self) -> bool {
+        self.total_problems == 0
+    }
+
+    /// The first `n` problems, one per line.
+    pub fn summary(&self, n: usize) -> String {
+        let mut lines: Vec<String> = self.problems.iter().take(n).map(|p| format!("  {p}")).collect();
+        if self.total_problems as usize > n {
+            lines.push(format!("  … and {} more", self.total_problems as usize - n));
+        }
+        lines.join("\n")
+    }
+
+    /// Writes every kept problem to `path`, one per line.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut text =
+            format!("OneRoster {} validation: {} problem(s)\n", self.version.number(), self.total_problems);
+        for problem in &self.problems {
+            text.push_str(&problem.to_string());
+            text.push('\n');
+        }
+        if self.total_problems as usize > self.problems.len() {
+            text.push_str(&format!(
+                "… and {} more not listed\n",
+                self.total_problems as usize - self.problems.len()
+            ));
+        }
+        let mut file = crate::fsutil::create_private(path)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+struct Collector {
+    problems: Vec<Problem>,
+    total: u64,
+}
+
+impl Collector {
+    fn add(&mut self, file: &str, row: u64, column: &str, message: String) {
+        self.total += 1;
+        if self.problems.len() < MAX_KEPT {
+            self.problems.push(Problem { file: file.to_string(), row, column: column.to_string(), message });
+        }
+    }
+}
+
+/// Allowed values of an enumerated field.
+pub fn allowed_values(version: Version, file: &str, field: &str) -> Option<&'static [&'static str]> {
+    Some(match (file, field, version) {
+        ("orgs", "type", _) => &["department", "school", "district", "local", "state", "national"],
+        ("academicSessions", "type", _) => &["gradingPeriod", "semester", "schoolYear", "term"],
+        ("classes", "classType", _) => &["homeroom", "scheduled"],
+        ("users", "role", Version::V1_1) => {
+            &["administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"]
+        }
+        // Unchanged in 1.2 (1EdTech's 1.2 rostering OpenAPI keeps these four).
+        ("enrollments", "role", _) => &["administrator", "proctor", "student", "teacher"],
+        ("roles", "role", Version::V1_2) => &[
+            "aide",
+            "counselor",
+            "districtAdministrator",
+            "guardian",
+            "parent",
+            "principal",
+            "proctor",
+            "relative",
+            "siteAdministrator",
+            "student",
+            "systemAdministrator",
+            "teacher",
+        ],
+        ("roles", "roleType", Version::V1_2) => &["primary", "secondary"],
+        ("demographics", "sex", Version::V1_1) => &["male", "female"],
+        ("demographics", "sex", Version::V1_2) => &["male", "female", "other", "unspecified"],
+        _ => return None,
+    })
+}
+
+/// The file a reference field points into.
+pub fn reference_target(file: &str, field: &str) -> Option<&'static str> {
+    Some(match (file, field) {
+        ("orgs", "parentSourcedId") => "orgs",
+        ("academicSessions", "parentSourcedId") => "academicSessions",
+        ("courses", "schoolYearSourcedId") => "academicSessions",
+        ("courses", "orgSourcedId") => "orgs",
+        ("classes", "courseSourcedId") => "courses",
+        ("classes", "schoolSourcedId") => "orgs",
+        ("classes", "termSourcedIds") => "academicSessions",
+        ("users", "orgSourcedIds") | ("users", "primaryOrgSourcedId") => "orgs",
+        ("users", "agentSourcedIds") => "users",
+        ("enrollments", "classSourcedId") => "classes",
+        ("enrollments", "schoolSourcedId") => "orgs",
+        ("enrollments", "userSourcedId") => "users",
+        ("roles", "userSourcedId") => "users",
+        ("roles", "orgSourcedId") => "orgs",
+        ("demographics", "sourcedId") => "users",
+        _ => return None,
+    })
+}
+
+/// Validates the OneRoster set in `dir` (CSV files at its root).
+pub fn validate_dir(dir: &Path) -> Result<Report> {
+    let mut out = Collector { problems: Vec::new(), total: 0 };
+    let (version, modes) = read_manifest(dir, &mut out)?;
+
+    // Which files are there, and is that what the manifest says?
+    let mut present: Vec<&'static FileSpec> = Vec::new();
+    for spec in oneroster::files(version) {
+        let exists = csv_path(dir, spec.name).is_file();
+        let mode = modes.get(spec.name).map(String::as_str);
+        match (exists, mode) {
+            (true, Some("bulk" | "delta")) => present.push(spec),
+            (true, Some("absent") | None) => {
+                out.add(
+                    "manifest.csv",
+                    0,
+                    "",
+                    format!(
+                        "{}.csv is in the set but the manifest does not list it as bulk or delta",
+                        spec.name
+                    ),
+                );
+                present.push(spec);
+            }
+            (false, Some("bulk" | "delta")) => out.add(
+                "manifest.csv",
+                0,
+                "",
+                format!(
+                    "the manifest lists file.{} as {} but {}.csv is missing",
+                    spec.name,
+                    mode.unwrap_or_default(),
+                    spec.name
+                ),
+            ),
+            (false, _) if spec.required_file => out.add(
+                &format!("{}.csv", spec.name),
+                0,
+                "",
+                "missing: a rostering set needs this file".to_string(),
+            ),
+            _ => {}
+        }
+    }
+
+    // Pass 1: every file's ids (and duplicates).
+    let mut ids: HashMap<&'static str, HashSet<String>> = HashMap::new();
+    for spec in &present {
+        let file = format!("{}.csv", spec.name);
+        let mut set = HashSet::new();
+        let mut reader = open(dir, spec.name)?;
+        let sourced_id = reader.headers().ok().and_then(|h| h.iter().position(|c| c == "sourcedId"));
+        if let Some(column) = sourced_id {
+            for (index, record) in reader.records().enumerate() {
+                let Ok(record) = record else { continue };
+                let id = record.get(column).unwrap_or_default();
+                if !id.is_empty() && !set.insert(id.to_string()) {
+                    out.add(
+                        &file,
+                        index as u64 + 2,
+                        "sourcedId",
+                        format!("{id:?} appears more than once in the file"),
+                    );
+                }
+            }
+        }
+        ids.insert(spec.name, set);
+    }
+
+    // Pass 2: every row.
+    let mut counts = Vec::new();
+    for spec in &present {
+        let mode = modes.get(spec.name).cloned().unwrap_or_else(|| "bulk".into());
+        let rows = check_file(dir, spec, version, &mode, &ids, &mut out)?;
+        counts.push((format!("{}.csv", spec.name), rows));
+    }
+    Ok(Report { version, files: counts, problems: out.problems, total_problems: out.total })
+}
+
+fn csv_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.csv"))
+}
+
+fn open(dir: &Path, name: &str) -> Result<csv::Reader<std::fs::File>> {
+    let path = csv_path(dir, name);
+    let file = std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(csv::ReaderBuilder::new().flexible(true).from_reader(file))
+}
+
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Reads manifest.csv: the version and each file's mode.
+fn read_manifest(dir: &Path, out: &mut Collector) -> Result<(Version, BTreeMap<String, String>)> {
+    let mut modes = BTreeMap::new();
+    let path = dir.join("manifest.csv");
+    if !path.is_file() {
+        out.add("manifest.csv", 0, "", "missing: every OneRoster set starts with manifest.csv".to_string());
+        return Ok((Version::V1_1, modes));
+    }
+    let mut reader = open(dir, "manifest")?;
+    let headers: Vec<String> =
+        reader.headers().map(|h| h.iter().map(|c| strip_bom(c).to_string()).collect()).unwrap_or_default();
+    if headers != ["propertyName", "value"] {
+        out.add(
+            "manifest.csv",
+            1,
+            "",
+            format!("the header must be propertyName,value; found {}", headers.join(",")),
+        );
+    }
+    let mut properties = BTreeMap::new();
+    for (index, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) => {
+                properties.insert(
+                    r.get(0).unwrap_or_default().to_string(),
+                    (index as u64 + 2, r.get(1).unwrap_or_default().to_string()),
+                );
+            }
+            Err(e) => out.add("manifest.csv", index as u64 + 2, "", format!("unreadable row: {e}")),
+        }
+    }
+    let version = match properties.get("oneroster.version").map(|(_, v)| v.as_str()) {
+        Some("1.1") => Version::V1_1,
+        Some("1.2") => Version::V1_2,
+        other => {
+            out.add("manifest.csv", 0, "oneroster.version", format!("expected 1.1 or 1.2, found {other:?}"));
+            Version::V1_1
+        }
+    };
+    match properties.get("manifest.version") {
+        Some((_, v)) if v == "1.0" => {}
+        Some((row, v)) => {
+            out.add("manifest.csv", *row, "manifest.version", format!("expected 1.0, found {v:?}"))
+        }
+        None => out.add("manifest.csv", 0, "manifest.version", "missing".to_string()),
+    }
+    for file in oneroster::manifest_files(version) {
+        match properties.get(&format!("file.{file}")) {
+            Some((_, mode)) if ["bulk", "delta", "absent"].contains(&mode.as_str()) => {
+                modes.insert(file.to_string(), mode.clone());
+            }
+            Some((row, mode)) => out.add(
+                "manifest.csv",
+                *row,
+                &format!("file.{file}"),
+                format!("expected bulk, delta or absent, found {mode:?}"),
+            ),
+            None => out.add(
+                "manifest.csv",
+                0,
+                &format!("file.{file}"),
+                "missing; every file must be listed (absent when not sent)".to_string(),
+            ),
+        }
+    }
+    for key in ["source.systemName", "source.systemCode"] {
+        if !properties.contains_key(key) {
+            out.add("manifest.csv", 0, key, "missing".to_string());
+        }
+    }
+    Ok((version, modes))
+}
+
+/// Checks every row of one file; returns its data-row count.
+fn check_file(
+    dir: &Path,
+    spec: &FileSpec,
+    version: Version,
+    mode: &str,
+    ids: &HashMap<&'static str, HashSet<String>>,
+    out: &mut Collector,
+) -> Result<u64> {
+    let file = format!("{}.csv", spec.name);
+    let mut reader = open(dir, spec.name)?;
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => {
+            h.iter().enumerate().map(|(i, c)| if i == 0 { strip_bom(c) } else { c }.to_string()).collect()
+        }
+        Err(e) => {
+            out.add(&file, 1, "", format!("unreadable header: {e}"));
+            return Ok(0);
+        }
+    };
+    if headers != spec.headers {
+        let missing: Vec<&str> =
+            spec.headers.iter().filter(|h| !headers.iter().any(|c| c == *h)).copied().collect();
+        let extra: Vec<&str> =
+            headers.iter().filter(|c| !spec.headers.contains(&c.as_str())).map(String::as_str).collect();
+        out.add(
+            &file,
+            1,
+            "",
+            format!(
+                "the header must be exactly {} (OneRoster {}){}{}",
+                spec.headers.join(","),
+                version.number(),
+                if missing.is_empty() { String::new() } else { format!("; missing: {}", missing.join(", ")) },
+                if extra.is_empty() { String::new() } else { format!("; unknown: {}", extra.join(", ")) },
+            ),
+        );
+        return Ok(0);
+    }
+    let mut rows = 0;
+    let mut records = reader.records().peekable();
+    if records.peek().is_none() {
+        out.add(
+            &file,
+            0,
+            "",
+            "has no data rows; OneRoster does not permit empty files, and a receiver may read one as \"delete everyone\"".to_string(),
+        );
+    }
+    for (index, record) in records.enumerate() {
+        let row = index as u64 + 2;
+        rows += 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                out.add(&file, row, "", format!("unreadable row: {e}"));
+                continue;
+            }
+        };
+        if record.len() != spec.headers.len() {
+            out.add(
+                &file,
+                row,
+                "",
+                format!("has {} fields, the header has {}", record.len(), spec.headers.len()),
+            );
+            continue;
+        }
+        for (field, value) in spec.headers.iter().zip(record.iter()) {
+            check_value(&file, spec, version, mode, row, field, value, ids, out);
+        }
+    }
+    Ok(rows)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_value(
+    file: &str,
+    spec: &FileSpec,
+    version: Version,
+    mode: &str,
+    row: u64,
+    field: &str,
+    value: &str,
+    ids: &HashMap<&'static str, HashSet<String>>,
+    out: &mut Collector,
+) {
+    match field {
+        "status" => {
+            match (mode, value) {
+                ("bulk", "") | ("delta", "active" | "tobedeleted") => {}
+                ("bulk", v) => {
+                    out.add(file, row, field, format!("must be empty in a bulk file, found {v:?}"))
+                }
+                (_, v) => out.add(
+                    file,
+                    row,
+                    field,
+                    format!("must be active or tobedeleted in a delta file, found {v:?}"),
+                ),
+            }
+            return;
+        }
+        "dateLastModified" => {
+            let is_datetime = chrono::DateTime::parse_from_rfc3339(value).is_ok() && value.ends_with('Z');
+            match (mode, value.is_empty()) {
+                ("bulk", true) => {}
+                ("bulk", false) => {
+                    out.add(file, row, field, format!("must be empty in a bulk file, found {value:?}"))
+                }
+                (_, _) if !is_datetime => out.add(
+                    file,
+                    row,
+                    field,
+                    format!(
+                        "expected an ISO 8601 UTC date-time such as 2026-11-23T18:30:00.000Z, found {value:?}"
+                    ),
+                ),
+                _ => {}
+            }
+            return;
+        }
+        _ => {}
+    }
+    if value.is_empty() {
+        if spec.required.contains(&field) {
+            out.add(file, row, field, "required, but empty".to_string());
+        }
+        return;
+    }
+    let parts: Vec<&str> = if oneroster::is_list(field) { value.split(',').collect() } else { vec![value] };
+    for part in &parts {
+        let part = *part;
+        if part.trim().is_empty() {
+            out.add(file, row, field, format!("empty entry in the list {value:?}"));
+            continue;
+        }
+        if DATE_FIELDS.contains(&field) && oneroster::normalize_date(part).as_deref() != Some(part) {
+            out.add(file, row, field, format!("expected a date as YYYY-MM-DD, found {part:?}"));
+        } else if BOOLEAN_FIELDS.contains(&field) && part != "true" && part != "false" {
+            out.add(file, row, field, format!("expected true or false, found {part:?}"));
+        } else if field == "grades" && !CEDS_GRADES.contains(&part) {
+            out.add(
+                file,
+                row,
+                field,
+                format!(
+                    "{part:?} is not a CEDS grade code ({}); map it with the job's grade_map",
+                    CEDS_GRADES.join(", ")
+                ),
+            );
+        } else if field == "schoolYear" && !(part.len() == 4 && part.bytes().all(|b| b.is_ascii_digit())) {
+            out.add(
+                file,
+                row,
+                field,
+                format!("expected the four-digit year the school year ends in, found {part:?}"),
+            );
+        } else if field == "userIds" && !(part.starts_with('{') && part.ends_with('}') && part.contains(':'))
+        {
+            out.add(file, row, field, format!("expected entries like {{type:value}}, found {part:?}"));
+        }
+        if let Some(allowed) = allowed_values(version, spec.name, field)
+            && !allowed.contains(&part)
+        {
+            out.add(file, row, field, format!("{part:?} is not one of: {}", allowed.join(", ")));
+        }
+        if let Some(target) = reference_target(spec.name, field) {
+            match ids.get(target) {
+                Some(set) if set.contains(part) => {}
+                Some(_) => out.add(file, row, field, format!("{part:?} is not a sourcedId in {target}.csv")),
+                None => out.add(file, row, field, format!("refers to {target}.csv, which is not in the set")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_read_well() {
+        let p = Problem { file: "users.csv".into(), row: 7, column: "role".into(), message: "bad".into() };
+        assert_eq!(p.to_string(), "users.csv row 7, role: bad");
+    }
+}
