@@ -28,7 +28,8 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.row, self.column.is_empty()) {
-            (0, _) => write!(f, "{}: {}", self.file, self.message),
+            (0, true) => write!(f, "{}: {}", self.file, self.message),
+            (0, false) => write!(f, "{}, {}: {}", self.file, self.column, self.message),
             (row, true) => write!(f, "{} row {row}: {}", self.file, self.message),
             (row, false) => write!(f, "{} row {row}, {}: {}", self.file, self.column, self.message),
         }
