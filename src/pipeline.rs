@@ -157,7 +157,7 @@ fn execute(
                     keep_copies(dir, &produced, None)?;
                     dir.clone()
                 }
-                None => work.keep(),
+                None => work.keep().join("set"),
             };
             let report_path = kept.join("validation-report.txt");
             report.write(&report_path)?;

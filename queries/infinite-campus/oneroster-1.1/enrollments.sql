@@ -1,0 +1,142 @@
+-- enrollments.sql (OneRoster 1.1, Infinite Campus): students and teachers of each class on
+-- the as-of date.
+--
+-- Returns one row per enrollment:
+--   * students: one per (section, student) from Roster.
+--     sourcedId = prefix enr-s- plus Roster.rosterID. When several Roster rows of the same
+--     student and section are current (overlapping history rows), the lowest rosterID is
+--     used, so adding a newer row does not change the id. role = student, primary = 0.
+--     beginDate / endDate = Roster.startDate / endDate of that row. A NULL date (Campus
+--     meaning: from the start, or open) falls back to the first start / last end date of
+--     the terms the section is placed in, then to the Calendar dates.
+--   * teachers: one per (section, person) from SectionStaffHistory.
+--     sourcedId = prefix enr-t- plus the lowest SectionStaffHistory.historyID of the current
+--     rows of that person in that section (history rows repeat a person, e.g. a duplicated
+--     primary row). role = teacher, primary = 1 when any of those rows has staffType = P
+--     (primary teacher), else 0 (co-teacher, e.g. staffType T). Dates as for students, from
+--     the history row that gives the id.
+--   classSourcedId = class- plus sectionID, schoolSourcedId = School.schoolGUID,
+--   userSourcedId = Person.personGUID (the same ids as classes.sql, orgs.sql and users.sql).
+-- Reads:   Section, Trial, Course, Calendar, SchoolYear, School, SectionPlacement, Term,
+--          Roster, Enrollment, SectionStaffHistory, Person, "identity"
+-- Filters, and why:
+--   * Sections: exactly those of classes.sql (active trial, Course.active = 1, included
+--     calendars of the active year, no School.exclude / Calendar.exclude / summerSchool).
+--     Roster and SectionStaffHistory rows must carry the trialID of the section, or the rows
+--     of draft trials appear.
+--   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the as-of
+--     date, endDate NULL or not before it, so dropped classes and replaced teachers are not
+--     sent.
+--   * Students must also hold an Enrollment in the calendar of the section that is current on
+--     the as-of date (startDate not after it, endDate NULL or not before it) and is not
+--     noShow = 1 or stateExclude = 1 (NULL counts as 0): Campus keeps the rosters of
+--     no-shows and state-excluded students. Primary and secondary enrollments both count
+--     (users.sql includes students with either).
+--   * The person must have a current identity (Person.currentIdentityID): users.sql drops
+--     orphans left by a merge, so their enrollments would not resolve.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
+-- Order: by prefix (enr-s- before enr-t-), then id. Every enrollment is one row.
+-- Portability: common subset of T-SQL, PostgreSQL and SQLite. primary is a reserved word
+--   and is written as a double-quoted lower-case alias. GUIDs are cast to varchar(36).
+WITH sec AS (
+    SELECT s.sectionID,
+           s.trialID,
+           cal.calendarID,
+           cal.startDate                       AS calStart,
+           cal.endDate                         AS calEnd,
+           CAST(sch.schoolGUID AS varchar(36)) AS schoolGUID
+    FROM Section s
+    JOIN Trial t ON t.trialID = s.trialID AND t.active = 1
+    JOIN Course c ON c.courseID = s.courseID AND c.calendarID = t.calendarID
+    JOIN Calendar cal ON cal.calendarID = c.calendarID
+    JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
+    JOIN School sch ON sch.schoolID = cal.schoolID
+    WHERE c.active = 1
+      AND COALESCE(sch.exclude, 0) = 0
+      AND COALESCE(cal.exclude, 0) = 0
+      AND COALESCE(cal.summerSchool, 0) = 0
+),
+span AS (
+    SELECT sec.sectionID,
+           MIN(tm.startDate) AS termStart,
+           MAX(tm.endDate)   AS termEnd
+    FROM sec
+    JOIN SectionPlacement sp ON sp.sectionID = sec.sectionID AND sp.trialID = sec.trialID
+    JOIN Term tm ON tm.termID = sp.termID
+    GROUP BY sec.sectionID
+),
+stu AS (
+    SELECT r.rosterID,
+           r.personID,
+           r.sectionID,
+           r.startDate,
+           r.endDate,
+           ROW_NUMBER() OVER (PARTITION BY r.sectionID, r.personID
+                              ORDER BY r.rosterID) AS rn
+    FROM Roster r
+    JOIN sec ON sec.sectionID = r.sectionID AND sec.trialID = r.trialID
+    WHERE (r.startDate IS NULL OR r.startDate <= ?)
+      AND (r.endDate IS NULL OR r.endDate >= ?)
+      AND EXISTS (SELECT 1
+                  FROM Enrollment e
+                  WHERE e.personID = r.personID
+                    AND e.calendarID = sec.calendarID
+                    AND COALESCE(e.noShow, 0) = 0
+                    AND COALESCE(e.stateExclude, 0) = 0
+                    AND e.startDate <= ?
+                    AND (e.endDate IS NULL OR e.endDate >= ?))
+),
+tch AS (
+    SELECT h.historyID,
+           h.personID,
+           h.sectionID,
+           h.startDate,
+           h.endDate,
+           MAX(CASE WHEN h.staffType = 'P' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY h.sectionID, h.personID) AS isPrimary,
+           ROW_NUMBER() OVER (PARTITION BY h.sectionID, h.personID
+                              ORDER BY h.historyID) AS rn
+    FROM SectionStaffHistory h
+    JOIN sec ON sec.sectionID = h.sectionID AND sec.trialID = h.trialID
+    WHERE (h.startDate IS NULL OR h.startDate <= ?)
+      AND (h.endDate IS NULL OR h.endDate >= ?)
+),
+enr AS (
+    SELECT 'enr-s-'                            AS sourcedId_prefix,
+           stu.rosterID                        AS sourcedId,
+           stu.sectionID                       AS sectionID,
+           stu.personID                        AS personID,
+           'student'                           AS role,
+           0                                   AS isPrimary,
+           stu.startDate                       AS startDate,
+           stu.endDate                         AS endDate
+    FROM stu
+    WHERE stu.rn = 1
+    UNION ALL
+    SELECT 'enr-t-'                            AS sourcedId_prefix,
+           tch.historyID                       AS sourcedId,
+           tch.sectionID                       AS sectionID,
+           tch.personID                        AS personID,
+           'teacher'                           AS role,
+           tch.isPrimary                       AS isPrimary,
+           tch.startDate                       AS startDate,
+           tch.endDate                         AS endDate
+    FROM tch
+    WHERE tch.rn = 1
+)
+SELECT enr.sourcedId_prefix,
+       enr.sourcedId,
+       'class-'                                AS classSourcedId_prefix,
+       enr.sectionID                           AS classSourcedId,
+       sec.schoolGUID                          AS schoolSourcedId,
+       CAST(p.personGUID AS varchar(36))       AS userSourcedId,
+       enr.role                                AS role,
+       enr.isPrimary                           AS "primary",
+       COALESCE(enr.startDate, span.termStart, sec.calStart) AS beginDate,
+       COALESCE(enr.endDate, span.termEnd, sec.calEnd)       AS endDate
+FROM enr
+JOIN sec ON sec.sectionID = enr.sectionID
+LEFT JOIN span ON span.sectionID = enr.sectionID
+JOIN Person p ON p.personID = enr.personID
+JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+ORDER BY enr.sourcedId_prefix, enr.sourcedId;

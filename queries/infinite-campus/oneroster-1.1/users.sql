@@ -1,0 +1,243 @@
+-- users.sql (OneRoster 1.1, Infinite Campus): students, staff and guardians on the as-of date.
+--
+-- Returns one OneRoster user per person, as one row per (org, agent) pair of that person.
+-- The tool merges the rows of a person, collecting orgSourcedIds and agentSourcedIds as
+-- lists. sourcedId = Person.personGUID for everybody.
+-- Who is a user:
+--   * student: holds an Enrollment current on the as-of date in an included calendar, not
+--     noShow = 1 and not stateExclude = 1 (NULL counts as 0). Primary (serviceType P) and
+--     secondary enrollments both count, so that every student roster of enrollments.sql
+--     resolves. orgSourcedIds = the schools of all those enrollments.
+--     grades = GradeLevel.stateGrade (else the local Enrollment.grade) of ONE enrollment:
+--     primary first, then the latest startDate, then the highest enrollmentID. The tool maps
+--     the value to a CEDS code.
+--   * teacher: teaches an included section on the as-of date (SectionStaffHistory row of the
+--     active trial, date window, any staffType), the same rule as the teacher rows of
+--     enrollments.sql.
+--   * staff with an EmploymentAssignment current on the as-of date at an included school:
+--     administrator when the assignment has supervisor = 1, else teacher when it has
+--     teacher = 1, else aide (e.g. paraprofessionals).
+--     orgSourcedIds of a staff user = the schools of their included sections plus the schools
+--     of their current assignments at included schools.
+--   * guardian: RelatedPair.personID2 of a pair with guardian = 1, current on the as-of date
+--     (startDate NULL or not after it, endDate NULL or not before it), whose personID1 is a
+--     student user. Role guardian (not parent), orgSourcedIds = the schools of the students.
+--   A person with several roles gets ONE role (OneRoster 1.1 has one role per user), the
+--   first of: student, teacher of a section, administrator, teacher by assignment, aide,
+--   guardian. The orgs are those of the chosen role.
+--   agentSourcedIds: a student lists the personGUIDs of their current guardians, a guardian
+--   lists their students. The links are kept whatever role the other person got, so a
+--   teacher who is also a guardian lists the student, and the student lists the teacher.
+-- Fields:
+--   enabledUser = 1 for every user: everybody sent is current on the as-of date. The Campus
+--     login flags (UserAccount.disable, lock) are not used.
+--   username = UserAccount.username when the person has one (an enabled account first, then
+--     the lowest userID). Else, for students, Person.studentNumber, for staff
+--     Person.staffNumber, then (and for guardians) the Contact e-mail, and last the
+--     personGUID, because username is required.
+--   userIds = studentNumber (userIds_type studentNumber) for students, staffNumber
+--     (userIds_type staffNumber) for staff, none for guardians. identifier = the same value.
+--   givenName, familyName, middleName = firstName, lastName, middleName of the current
+--     identity (Person.currentIdentityID). Persons without one (orphans left by a merge) are
+--     dropped, in every role.
+--   email = Contact.email (NULL when missing or blank), from the Contact row of the person in
+--     a district that owns an included calendar, a non-blank e-mail first, then the lowest
+--     districtID.
+--   Blank strings are turned into NULL (Campus keeps blanks that are not NULL).
+-- Reads:   Calendar, SchoolYear, School, Enrollment, GradeLevel, Section, Trial, Course,
+--          SectionStaffHistory, EmploymentAssignment, RelatedPair, Person, "identity",
+--          UserAccount, Contact
+-- Filters, and why: included calendars are those of the active SchoolYear (active = 1), not
+--   Calendar.exclude = 1, not Calendar.summerSchool = 1, of schools not School.exclude = 1
+--   (NULL flags count as 0), so next year, excluded schools and summer school never leak in.
+--   Sections are those of classes.sql (active trial, Course.active = 1). Date windows on the
+--   as-of date drop withdrawn students, future starts, ended assignments, replaced teachers and
+--   ended guardian links.
+-- Parameters: every question-mark placeholder is the as-of date, bound as a date.
+-- Order: by sourcedId (all rows are GUIDs without prefix), then org and agent, so the rows of
+--   a user are consecutive.
+-- Portability: common subset of T-SQL, PostgreSQL and SQLite. GUIDs are cast to varchar(36).
+--   Blank tests use NULLIF(LTRIM(RTRIM(x)), empty string).
+WITH cal AS (
+    SELECT c.calendarID,
+           c.schoolID,
+           c.districtID
+    FROM Calendar c
+    JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
+    JOIN School sch ON sch.schoolID = c.schoolID
+    WHERE COALESCE(sch.exclude, 0) = 0
+      AND COALESCE(c.exclude, 0) = 0
+      AND COALESCE(c.summerSchool, 0) = 0
+),
+ppl AS (
+    SELECT p.personID,
+           CAST(p.personGUID AS varchar(36))              AS personGUID,
+           NULLIF(LTRIM(RTRIM(p.studentNumber)), '')      AS studentNumber,
+           NULLIF(LTRIM(RTRIM(p.staffNumber)), '')        AS staffNumber,
+           i.firstName,
+           i.lastName,
+           NULLIF(LTRIM(RTRIM(i.middleName)), '')         AS middleName
+    FROM Person p
+    JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+),
+enr AS (
+    SELECT e.personID,
+           cal.schoolID,
+           NULLIF(LTRIM(RTRIM(COALESCE(gl.stateGrade, e.grade))), '') AS grade,
+           ROW_NUMBER() OVER (PARTITION BY e.personID
+                              ORDER BY CASE WHEN e.serviceType = 'P' THEN 0 ELSE 1 END,
+                                       e.startDate DESC,
+                                       e.enrollmentID DESC) AS rn
+    FROM Enrollment e
+    JOIN cal ON cal.calendarID = e.calendarID
+    JOIN ppl ON ppl.personID = e.personID
+    LEFT JOIN GradeLevel gl ON gl.calendarID = e.calendarID
+                           AND gl.structureID = e.structureID
+                           AND gl.name = e.grade
+    WHERE COALESCE(e.noShow, 0) = 0
+      AND COALESCE(e.stateExclude, 0) = 0
+      AND e.startDate <= ?
+      AND (e.endDate IS NULL OR e.endDate >= ?)
+),
+sec AS (
+    SELECT s.sectionID,
+           s.trialID,
+           cal.schoolID
+    FROM Section s
+    JOIN Trial t ON t.trialID = s.trialID AND t.active = 1
+    JOIN Course c ON c.courseID = s.courseID AND c.calendarID = t.calendarID
+    JOIN cal ON cal.calendarID = c.calendarID
+    WHERE c.active = 1
+),
+tch AS (
+    SELECT DISTINCT h.personID,
+           sec.schoolID
+    FROM SectionStaffHistory h
+    JOIN sec ON sec.sectionID = h.sectionID AND sec.trialID = h.trialID
+    JOIN ppl ON ppl.personID = h.personID
+    WHERE (h.startDate IS NULL OR h.startDate <= ?)
+      AND (h.endDate IS NULL OR h.endDate >= ?)
+),
+asg AS (
+    SELECT ea.personID,
+           ea.schoolID,
+           CASE WHEN COALESCE(ea.supervisor, 0) = 1 THEN 3
+                WHEN COALESCE(ea.teacher, 0) = 1 THEN 4
+                ELSE 5 END AS pri
+    FROM EmploymentAssignment ea
+    JOIN ppl ON ppl.personID = ea.personID
+    WHERE (ea.startDate IS NULL OR ea.startDate <= ?)
+      AND (ea.endDate IS NULL OR ea.endDate >= ?)
+      AND EXISTS (SELECT 1 FROM cal WHERE cal.schoolID = ea.schoolID)
+),
+gp AS (
+    SELECT DISTINCT rp.personID1 AS studentID,
+           rp.personID2 AS guardianID
+    FROM RelatedPair rp
+    JOIN ppl ON ppl.personID = rp.personID2
+    WHERE rp.guardian = 1
+      AND rp.personID1 <> rp.personID2
+      AND (rp.startDate IS NULL OR rp.startDate <= ?)
+      AND (rp.endDate IS NULL OR rp.endDate >= ?)
+      AND EXISTS (SELECT 1 FROM enr WHERE enr.personID = rp.personID1)
+),
+cand AS (
+    SELECT personID, 1 AS pri FROM enr
+    UNION ALL
+    SELECT personID, 2 AS pri FROM tch
+    UNION ALL
+    SELECT personID, pri FROM asg
+    UNION ALL
+    SELECT guardianID AS personID, 6 AS pri FROM gp
+),
+usr AS (
+    SELECT cand.personID,
+           CASE cand.pri WHEN 1 THEN 'student'
+                         WHEN 2 THEN 'teacher'
+                         WHEN 3 THEN 'administrator'
+                         WHEN 4 THEN 'teacher'
+                         WHEN 5 THEN 'aide'
+                         ELSE 'guardian' END AS role,
+           ROW_NUMBER() OVER (PARTITION BY cand.personID ORDER BY cand.pri) AS rn
+    FROM cand
+),
+usr1 AS (
+    SELECT usr.personID, usr.role FROM usr WHERE usr.rn = 1
+),
+uorg AS (
+    SELECT u.personID, enr.schoolID
+    FROM usr1 u JOIN enr ON enr.personID = u.personID
+    WHERE u.role = 'student'
+    UNION
+    SELECT u.personID, tch.schoolID
+    FROM usr1 u JOIN tch ON tch.personID = u.personID
+    WHERE u.role IN ('teacher', 'administrator', 'aide')
+    UNION
+    SELECT u.personID, asg.schoolID
+    FROM usr1 u JOIN asg ON asg.personID = u.personID
+    WHERE u.role IN ('teacher', 'administrator', 'aide')
+    UNION
+    SELECT u.personID, enr.schoolID
+    FROM usr1 u
+    JOIN gp ON gp.guardianID = u.personID
+    JOIN enr ON enr.personID = gp.studentID
+    WHERE u.role = 'guardian'
+),
+agt AS (
+    SELECT gp.studentID AS personID, gp.guardianID AS agentID FROM gp
+    UNION
+    SELECT gp.guardianID AS personID, gp.studentID AS agentID FROM gp
+),
+acct AS (
+    SELECT ua.personID,
+           NULLIF(LTRIM(RTRIM(ua.username)), '') AS username,
+           ROW_NUMBER() OVER (PARTITION BY ua.personID
+                              ORDER BY COALESCE(ua.disable, 0), ua.userID) AS rn
+    FROM UserAccount ua
+    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+),
+ct AS (
+    SELECT c.personID,
+           NULLIF(LTRIM(RTRIM(c.email)), '') AS email,
+           ROW_NUMBER() OVER (PARTITION BY c.personID
+                              ORDER BY CASE WHEN NULLIF(LTRIM(RTRIM(c.email)), '') IS NULL
+                                            THEN 1 ELSE 0 END,
+                                       c.districtID) AS rn
+    FROM Contact c
+    WHERE c.districtID IN (SELECT cal.districtID FROM cal)
+),
+num AS (
+    SELECT u.personID,
+           u.role,
+           CASE WHEN u.role = 'student' THEN ppl.studentNumber
+                WHEN u.role = 'guardian' THEN NULL
+                ELSE ppl.staffNumber END AS number
+    FROM usr1 u
+    JOIN ppl ON ppl.personID = u.personID
+)
+SELECT ppl.personGUID                                  AS sourcedId,
+       1                                               AS enabledUser,
+       CAST(sch.schoolGUID AS varchar(36))             AS orgSourcedIds,
+       num.role                                        AS role,
+       COALESCE(acct.username, num.number, ct.email, ppl.personGUID) AS username,
+       CASE WHEN num.number IS NULL THEN NULL
+            WHEN num.role = 'student' THEN 'studentNumber'
+            ELSE 'staffNumber' END                     AS userIds_type,
+       num.number                                      AS userIds,
+       ppl.firstName                                   AS givenName,
+       ppl.lastName                                    AS familyName,
+       ppl.middleName                                  AS middleName,
+       num.number                                      AS identifier,
+       ct.email                                        AS email,
+       ag.personGUID                                   AS agentSourcedIds,
+       CASE WHEN num.role = 'student' THEN g.grade END AS grades
+FROM num
+JOIN ppl ON ppl.personID = num.personID
+JOIN uorg ON uorg.personID = num.personID
+JOIN School sch ON sch.schoolID = uorg.schoolID
+LEFT JOIN agt ON agt.personID = num.personID
+LEFT JOIN ppl ag ON ag.personID = agt.agentID
+LEFT JOIN acct ON acct.personID = num.personID AND acct.rn = 1
+LEFT JOIN ct ON ct.personID = num.personID AND ct.rn = 1
+LEFT JOIN enr g ON g.personID = num.personID AND g.rn = 1
+ORDER BY sourcedId, orgSourcedIds, agentSourcedIds;

@@ -1,0 +1,301 @@
+//! The shipped Infinite Campus OneRoster query set, run by the real binary against the
+//! Campus-like fixture on SQLite and on PostgreSQL: the set passes validation (a run
+//! refuses to deliver otherwise), has what the fixture says it must, carries every name
+//! byte for byte, and is identical on both databases. Also: the column-mapping errors.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(common::repo().join("tests/fixtures/campus").join(name)).unwrap()
+}
+
+fn shipped_queries() -> String {
+    common::repo().join("queries/infinite-campus/oneroster-1.1").display().to_string()
+}
+
+fn sqlite_fixture() -> PathBuf {
+    let db = tempfile::tempdir().unwrap().keep().join("campus.db");
+    sqlite(&db, &fixture("schema.sql"));
+    sqlite(&db, &fixture("demo-data.sql"));
+    db
+}
+
+/// A workspace whose one job writes `format` from `queries` into `out`.
+fn workspace(source: &str, queries: &str, format: &str) -> Workspace {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n{source}\n[[job]]\nname = \"or\"\nqueries = \"{queries}\"\nformat = \"{format}\"\narchive = \"oneroster-{{date}}.zip\"\n\n[job.destination]\nkind = \"local\"\npath = \"out\"\n"
+        ),
+    );
+    ws
+}
+
+fn sqlite_source(db: &Path) -> String {
+    format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display())
+}
+
+/// Rows of one CSV in the zip, as maps from header to value.
+fn records(zip: &Path, file: &str) -> Vec<HashMap<String, String>> {
+    let rows = parse_csv(&unzip_entry(zip, file));
+    let header = rows[0].clone();
+    rows[1..].iter().map(|r| header.iter().cloned().zip(r.iter().cloned()).collect()).collect()
+}
+
+#[test]
+fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
+    let db = sqlite_fixture();
+    let ws = workspace(&sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let zip = ws.path("out/oneroster-20260115.zip");
+    assert_eq!(
+        zip_names(&zip),
+        [
+            "manifest.csv",
+            "academicSessions.csv",
+            "classes.csv",
+            "courses.csv",
+            "demographics.csv",
+            "enrollments.csv",
+            "orgs.csv",
+            "users.csv"
+        ]
+    );
+    // Our own validator said yes (or the run would have failed); `validate` agrees.
+    let check = ws.run(&["validate", zip.to_str().unwrap()]);
+    check.assert_ok();
+
+    let users = records(&zip, "users.csv");
+    let students: Vec<_> = users.iter().filter(|u| u["role"] == "student").collect();
+    // The plain-CSV demo query applies the same filters; both count the same students.
+    let demo = common::Workspace::new();
+    std::fs::create_dir_all(demo.path("out")).unwrap();
+    demo.write(
+        "config.toml",
+        &format!(
+            "history_file = \"h.jsonl\"\n{}\n{}",
+            sqlite_source(&db),
+            common::local_job("d", &common::repo().join("queries/demo").display().to_string(), "out")
+        ),
+    );
+    demo.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let demo_students = parse_csv(&unzip_entry(&demo.path("out/d-20260115.zip"), "students.csv")).len() - 1;
+    assert_eq!(students.len(), demo_students);
+
+    // The traps the fixture documents.
+    let names: Vec<String> =
+        users.iter().map(|u| format!("{} {}", u["givenName"], u["familyName"])).collect();
+    for absent in [
+        "Henry Taylor",
+        "Julian Cook",
+        "Daniel Scott",
+        "Amelia Clark",
+        "Maya Cooper",
+        "Hazel Howard",
+        "Ezra Ward",
+        "Victor Alvarez",
+    ] {
+        assert!(!names.contains(&absent.to_string()), "{absent} must not be in users.csv");
+    }
+    for present in ["Aarav Patel", "Owen Parker", "Anna Sokolova"] {
+        assert!(names.contains(&present.to_string()), "{present} must be in users.csv");
+    }
+    let enrollments = records(&zip, "enrollments.csv");
+    let co_teachers =
+        enrollments.iter().filter(|e| e["role"] == "teacher" && e["primary"] == "false").count();
+    assert!(co_teachers >= 3, "co-taught sections keep their co-teachers: {co_teachers}");
+    let guardians: Vec<_> = users.iter().filter(|u| u["role"] == "guardian").collect();
+    assert!(
+        guardians
+            .iter()
+            .any(|g| g["familyName"] == "O'Brien" && g["agentSourcedIds"].split(',').count() == 2),
+        "a guardian of two students links to both"
+    );
+    // Every user's name is exactly what Campus holds, accents, scripts, quotes and commas included.
+    let stored: HashMap<String, (String, String)> = sqlite(
+        &db,
+        ".mode list\n.separator \"\\t\"\nSELECT p.personGUID, i.firstName, i.lastName FROM Person p JOIN \"identity\" i ON i.identityID = p.currentIdentityID;",
+    )
+    .lines()
+    .map(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        (f[0].to_string(), (f[1].to_string(), f[2].to_string()))
+    })
+    .collect();
+    for user in &users {
+        let (first, last) = &stored[&user["sourcedId"]];
+        assert_eq!((&user["givenName"], &user["familyName"]), (first, last));
+    }
+    let all = names.join("|");
+    for awkward in ["O'Brien", "Zoë", "Nguyễn", "小明", "Иванов"] {
+        assert!(all.contains(awkward), "{awkward} reaches users.csv");
+    }
+}
+
+#[test]
+fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
+    let db = sqlite_fixture();
+    let database = format!("oneroster_{}", std::process::id());
+    let superuser = service("SIS_TEST_PG_SUPERUSER_URL");
+    let reader = service("SIS_TEST_PG_READER_USER");
+    psql(&superuser, &format!("DROP DATABASE IF EXISTS {database}"));
+    psql(
+        &superuser,
+        &format!("CREATE DATABASE {database} OWNER sis_owner ENCODING 'UTF8' TEMPLATE template0"),
+    );
+    let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
+    psql(&owner_url, &fixture("schema.sql"));
+    psql(&owner_url, &fixture("demo-data.sql"));
+    psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
+    let pg_source = format!(
+        "[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"DB_PW\" }}\n",
+        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"))
+    );
+    let mut results = Vec::new();
+    for format in ["oneroster-1.1", "oneroster-1.2"] {
+        let on_sqlite = workspace(&sqlite_source(&db), &shipped_queries(), format);
+        on_sqlite.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+        let mut on_pg = workspace(&pg_source, &shipped_queries(), format);
+        on_pg.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
+        results.push((format, on_pg.run(&["run", "--as-of", "2026-01-15"]), on_sqlite, on_pg));
+    }
+    psql(&superuser, &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+    for (format, run, on_sqlite, on_pg) in results {
+        run.assert_ok();
+        let a = on_sqlite.path("out/oneroster-20260115.zip");
+        let b = on_pg.path("out/oneroster-20260115.zip");
+        let names = zip_names(&a);
+        assert_eq!(names, zip_names(&b));
+        for name in &names {
+            assert_eq!(
+                unzip_entry(&a, name),
+                unzip_entry(&b, name),
+                "{format}: {name} differs between SQLite and PostgreSQL"
+            );
+        }
+        if format == "oneroster-1.2" {
+            assert!(names.contains(&"roles.csv".to_string()));
+            let users = unzip_entry(&a, "users.csv");
+            assert!(
+                users.starts_with("sourcedId,status,dateLastModified,enabledUser,username,userIds,"),
+                "1.2 users header"
+            );
+            let manifest = unzip_entry(&a, "manifest.csv");
+            assert!(manifest.contains("oneroster.version,1.2") && manifest.contains("file.roles,bulk"));
+        }
+    }
+}
+
+#[test]
+fn column_mapping_errors_name_the_file_and_column() {
+    let db = sqlite_fixture();
+    let ws = Workspace::new();
+    let queries = ws.path("q");
+    std::fs::create_dir_all(&queries).unwrap();
+    for entry in std::fs::read_dir(shipped_queries()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, queries.join(path.file_name().unwrap())).unwrap();
+    }
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "orgs.sql",
+            "SELECT 'd1' AS sourcedId, 'D' AS name, 'district' AS type, 'x' AS colour",
+            "orgs.sql: column \"colour\" is not a field of orgs.csv (OneRoster 1.1)",
+        ),
+        (
+            "orgs.sql",
+            "SELECT 'd1' AS sourcedId, 'D' AS name",
+            "orgs.sql: the query has no column \"type\", which orgs.csv requires",
+        ),
+        (
+            "orgs.sql",
+            "SELECT 'd1' AS sourcedId, 'D' AS name, 'district' AS type UNION ALL SELECT 'd1', 'E', 'district'",
+            "orgs.sql: rows 1 and 2 both have sourcedId \"d1\" but different name (\"D\" and \"E\")",
+        ),
+        (
+            "students.sql",
+            "SELECT 1 AS a",
+            "\"students\" is not a OneRoster 1.1 file; the query files must be named orgs.sql, academicSessions.sql",
+        ),
+    ];
+    for (file, sql, message) in cases {
+        let saved = std::fs::read_to_string(queries.join(file)).ok();
+        std::fs::write(queries.join(file), sql).unwrap();
+        let ws2 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+        ws2.run(&["run", "--as-of", "2026-01-15"]).assert_code(1).assert_stderr_contains(message);
+        match saved {
+            Some(text) => std::fs::write(queries.join(file), text).unwrap(),
+            None => std::fs::remove_file(queries.join(file)).unwrap(),
+        }
+    }
+    std::fs::remove_file(queries.join("users.sql")).unwrap();
+    let ws3 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+    ws3.run(&["run"])
+        .assert_code(1)
+        .assert_stderr_contains("has no users.sql; a OneRoster set needs users.csv");
+}
+
+#[test]
+fn a_set_that_fails_validation_is_not_delivered_and_is_kept_with_a_report() {
+    let db = sqlite_fixture();
+    let ws = Workspace::new();
+    let queries = ws.path("q");
+    std::fs::create_dir_all(&queries).unwrap();
+    for entry in std::fs::read_dir(shipped_queries()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, queries.join(path.file_name().unwrap())).unwrap();
+    }
+    // Enrollments that point at a class that is not in classes.csv.
+    let enrollments = std::fs::read_to_string(queries.join("enrollments.sql")).unwrap();
+    std::fs::write(
+        queries.join("enrollments.sql"),
+        "SELECT 'e1' AS sourcedId, 'class-404' AS classSourcedId, 'district-1' AS schoolSourcedId, 'nobody' AS userSourcedId, 'student' AS role",
+    )
+    .unwrap();
+    let ws2 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+    let run = ws2.run(&["run", "--as-of", "2026-01-15"]);
+    run.assert_code(1)
+        .assert_stderr_contains(
+            "the OneRoster set failed validation with 2 problem(s), so nothing was delivered",
+        )
+        .assert_stderr_contains(
+            "enrollments.csv row 2, classSourcedId: \"class-404\" is not a sourcedId in classes.csv",
+        )
+        .assert_stderr_contains("validation-report.txt");
+    assert!(std::fs::read_dir(ws2.path("out")).unwrap().next().is_none(), "nothing delivered");
+    let kept = run.stderr.split("the set is kept in ").nth(1).unwrap().trim();
+    assert!(Path::new(kept).join("enrollments.csv").exists());
+    assert!(
+        std::fs::read_to_string(Path::new(kept).join("validation-report.txt"))
+            .unwrap()
+            .contains("userSourcedId")
+    );
+    assert_eq!(ws2.history()[0]["outcome"], "failed");
+    drop(enrollments);
+}
+
+#[test]
+fn init_writes_each_vendor_profile_and_never_overwrites() {
+    for vendor in ["schoolstatus", "empower", "schoology", "classlink", "generic-oneroster"] {
+        let mut ws = Workspace::new();
+        ws.set_env("SIS_DB_PASSWORD", "x");
+        ws.set_env("VENDOR_SFTP_PASSWORD", "x");
+        ws.run(&["init", "--vendor", vendor]).assert_ok();
+        let run = ws.run(&["config"]);
+        assert_eq!(run.code, 0, "{vendor}: {}", run.stderr);
+        assert!(run.stdout.contains("format = \"oneroster-1."), "{vendor}");
+        ws.run(&["init", "--vendor", vendor]).assert_code(2).assert_stderr_contains("already exists");
+    }
+    let ws = Workspace::new();
+    let run = ws.run(&["init", "--vendor", "schoolstatus"]);
+    run.assert_ok();
+    let text = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    assert!(text.contains("timezone = \"America/Chicago\"") && text.contains("archive = \"oneroster.zip\""));
+}
