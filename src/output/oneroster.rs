@@ -473,7 +473,8 @@ impl<'a> OneRosterFile<'a> {
             normalize_grade(raw, self.grade_map)
         } else if field == "sex" {
             normalize_sex(raw, self.version).map(str::to_string)
-        } else if is_id(field) {
+        } else if is_id(field) || field == "username" {
+            // Usernames too: where Campus has none, the queries fall back to the GUID.
             Some(normalize_id(raw))
         } else {
             None
