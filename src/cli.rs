@@ -56,6 +56,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Extract, zip and deliver now (what an admin or the OS scheduler runs).
     Run(RunArgs),
+    /// Diagnose connectivity step by step (DNS, TCP, ODBC login, queries described, SSH
+    /// banner, algorithms, host key, authentication, SFTP folder and a probe file); sends
+    /// no student data. Exit 4 when a step fails.
+    Check(CheckArgs),
     /// Print the effective configuration, with every secret shown as ***.
     Config,
     /// Check a OneRoster zip or folder (ours or another system's): manifest, headers,
@@ -63,6 +67,21 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented config.toml for a vendor profile, to fill in.
     Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Check only this job's destination (and the queries of this job).
+    #[arg(long = "job", value_name = "NAME")]
+    pub job: Option<String>,
+
+    /// Check only the database chain, or only the SFTP chains.
+    #[arg(long, value_enum)]
+    pub only: Option<crate::check::Only>,
+
+    /// Print the steps as JSON (for a support ticket).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -344,6 +344,28 @@ pub enum HostKeyPin {
     Fingerprint(String),
     #[serde(rename = "known_hosts")]
     KnownHosts(PathBuf),
+    /// No pin: only `check` loads such a config, to print the key to pin.
+    #[serde(skip)]
+    Unpinned,
+}
+
+/// Set by `check`, which must load a config without a host-key pin so it can show the
+/// server's key and the line to add; every other command refuses such a config.
+static ALLOW_UNPINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The format's name as written in the config.
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::OneRoster11 => "oneroster-1.1",
+        Format::OneRoster12 => "oneroster-1.2",
+    }
+}
+
+/// Loads the config for `check`: like [`load`], but an SFTP destination may lack its pin.
+pub fn load_for_check(path: &Path) -> Result<Config> {
+    ALLOW_UNPINNED.store(true, std::sync::atomic::Ordering::Relaxed);
+    load(path)
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -754,6 +776,8 @@ fn validate_destination(
                         "both host_key and known_hosts are set; keep one",
                     ));
                 }
+                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
+                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
                 (None, None) => {
                     return Err(config_error(
                         &format!("{key}.host_key"),

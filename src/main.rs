@@ -5,6 +5,7 @@
 //! stopped the upload; 4 a connectivity check failed.
 
 mod archive;
+mod check;
 mod cli;
 mod config;
 mod destination;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use cli::{Cli, Command, InitArgs, RunArgs, ValidateArgs};
+use cli::{CheckArgs, Cli, Command, InitArgs, RunArgs, ValidateArgs};
 use config::ConfigError;
 
 fn main() -> ExitCode {
@@ -53,9 +54,37 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run(cli, args),
+        Command::Check(args) => check(cli, args),
         Command::Validate(args) => validate(args),
         Command::Init(args) => init(cli, args),
     }
+}
+
+/// `check`: every hop, step by step; exit 4 when one fails.
+fn check(cli: &Cli, args: &CheckArgs) -> Result<ExitCode> {
+    let config = config::load_for_check(&cli.config)?;
+    let jobs: Vec<&config::Job> = match &args.job {
+        Some(name) => match config.jobs.iter().find(|j| &j.name == name) {
+            Some(job) => vec![job],
+            None => {
+                let known: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();
+                bail!(ConfigError(format!(
+                    "--job {name:?}: no such job; the jobs are: {}",
+                    known.join(", ")
+                )));
+            }
+        },
+        None => config.jobs.iter().collect(),
+    };
+    let chains = check::run(&config, &jobs, args.only);
+    let text = if args.json {
+        let ok = chains.iter().all(check::Chain::ok);
+        serde_json::to_string_pretty(&serde_json::json!({ "ok": ok, "chains": chains }))? + "\n"
+    } else {
+        check::render_text(&chains)
+    };
+    print!("{}", secret::redact(&text));
+    Ok(if chains.iter().all(check::Chain::ok) { ExitCode::SUCCESS } else { ExitCode::from(4) })
 }
 
 /// `validate PATH`: the same checks a run makes before delivery, on any set.

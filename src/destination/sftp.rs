@@ -17,13 +17,14 @@ use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use base64::Engine as _;
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, MethodType, OpenFlags, OpenType, Session};
 
 use super::{Deliver, Delivery};
+use crate::check::{Chain, Step};
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
 
 /// Size of each SFTP write. Over a long network path the write size decides the speed
@@ -234,6 +235,7 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
             HostKeyPin::KnownHosts(path) => {
                 known_hosts_match(&session, path, &config.host, config.port, key)?
             }
+            HostKeyPin::Unpinned => false,
         };
         if matches {
             return Ok((session, fingerprint));
@@ -244,6 +246,7 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
     let pin = match &config.host_key {
         HostKeyPin::Fingerprint(f) => format!("the pinned job.destination.host_key {f}"),
         HostKeyPin::KnownHosts(p) => format!("any key for this host in {}", p.display()),
+        HostKeyPin::Unpinned => "a pin, because job.destination has no host_key".to_string(),
     };
     Err(Failure::Permanent(anyhow!(
         "the SFTP server {}:{} presented a host key that does not match {pin}; refusing to send credentials. \
@@ -487,4 +490,317 @@ fn classify_io(error: std::io::Error, doing: &str) -> Failure {
         ));
     }
     Failure::Transient(anyhow!("{doing}: {text}")).map(|e| e.context("the transfer was interrupted"))
+}
+
+// ---------------------------------------------------------------------------------------
+// `check`: the SSH and SFTP steps, after DNS and TCP
+// ---------------------------------------------------------------------------------------
+
+/// What `check` learns about an SFTP destination, step by step, without uploading data.
+pub fn diagnose(config: &SftpDestination, chain: &mut Chain) {
+    let where_ = format!("{}:{}", config.host, config.port);
+
+    let started = Instant::now();
+    let server_lists = match probe_banner(config) {
+        Ok((banner, lists)) => {
+            chain.record(Step::pass("ssh banner", format!("{where_} says {banner:?}"), started));
+            lists
+        }
+        Err((detail, hint)) => {
+            chain.record(Step::fail("ssh banner", detail, hint, started));
+            return;
+        }
+    };
+
+    let started = Instant::now();
+    let session = match handshake(config, None) {
+        Ok(session) => session,
+        Err(failure) => {
+            let ours = Session::new()
+                .ok()
+                .and_then(|s| {
+                    let kex = s.supported_algs(MethodType::Kex).ok()?.join(",");
+                    let keys = s.supported_algs(MethodType::HostKey).ok()?.join(",");
+                    Some((kex, keys))
+                })
+                .unwrap_or_default();
+            let theirs = server_lists.unwrap_or_default();
+            chain.record(Step::fail(
+                "key exchange",
+                format!(
+                    "the SSH handshake failed: {}. Server offers kex [{}], host keys [{}]; sis-extract supports kex [{}], host keys [{}]",
+                    failure.error(),
+                    theirs.0,
+                    theirs.1,
+                    ours.0,
+                    ours.1
+                ),
+                "if no algorithm is common to both lists, ask the vendor to enable a modern one (curve25519-sha256, ssh-ed25519 or rsa-sha2-256)",
+                started,
+            ));
+            return;
+        }
+    };
+    let negotiated = format!(
+        "kex {}, host key {}, cipher {}",
+        session.methods(MethodType::Kex).unwrap_or("?"),
+        session.methods(MethodType::HostKey).unwrap_or("?"),
+        session.methods(MethodType::CryptCs).unwrap_or("?")
+    );
+    chain.record(Step::pass("key exchange", negotiated, started));
+    drop(session);
+
+    let started = Instant::now();
+    if matches!(config.host_key, HostKeyPin::Unpinned) {
+        let keys = server_host_keys(config);
+        let listed: Vec<String> = keys.iter().map(|(t, f)| format!("{t} {f}")).collect();
+        let suggested = keys.iter().find(|(t, _)| *t == "ssh-ed25519").or(keys.first());
+        chain.record(Step::fail(
+            "host key",
+            format!("no host key is pinned; the server presents: {}", listed.join(", ")),
+            match suggested {
+                Some((_, fp)) => format!(
+                    "confirm the fingerprint with the vendor (phone or ticket, not e-mail from the same server), then add to [job.destination]: host_key = \"{fp}\""
+                ),
+                None => "the server presented no host key; ask the vendor".to_string(),
+            },
+            started,
+        ));
+        return;
+    }
+    let (session, fingerprint) = match open_verified_session(config) {
+        Ok(verified) => verified,
+        Err(failure) => {
+            chain.record(Step::fail(
+                "host key",
+                failure.error().to_string(),
+                "do not connect until the vendor confirms its key; then update host_key",
+                started,
+            ));
+            return;
+        }
+    };
+    chain.record(Step::pass("host key", format!("matches the pin: {fingerprint}"), started));
+
+    let started = Instant::now();
+    if let Err(failure) = authenticate(&session, config) {
+        chain.record(Step::fail(
+            "authentication",
+            failure.error().to_string(),
+            "fix the credential in the config, or ask the vendor to check the account (locked, expired, key not installed)",
+            started,
+        ));
+        return;
+    }
+    let method = match config.auth {
+        SftpAuth::Password { .. } => "password",
+        SftpAuth::Key { .. } => "public key",
+    };
+    chain.record(Step::pass("authentication", format!("{} accepted by {method}", config.user), started));
+
+    let started = Instant::now();
+    let sftp = match session.sftp() {
+        Ok(sftp) => sftp,
+        Err(e) => {
+            chain.record(Step::fail(
+                "sftp",
+                format!("the SFTP subsystem did not start: {e}"),
+                "the account may be shell-only or the server may not offer SFTP; ask the vendor",
+                started,
+            ));
+            return;
+        }
+    };
+    chain.record(Step::pass("sftp", "the SFTP subsystem started", started));
+
+    let started = Instant::now();
+    let remote_dir = config.remote_dir.trim_end_matches('/');
+    let remote_dir = if remote_dir.is_empty() { "/" } else { remote_dir };
+    let step = match sftp.readdir(Path::new(remote_dir)) {
+        Ok(entries) => Step::pass(
+            "remote folder",
+            format!("{remote_dir} is listable ({} entries)", entries.len()),
+            started,
+        ),
+        Err(e) if sftp_code(&e) == Some(FX_NO_SUCH_FILE) => Step::fail(
+            "remote folder",
+            format!("{remote_dir} does not exist on {where_}"),
+            "ask the vendor for the right folder, or fix job.destination.remote_dir",
+            started,
+        ),
+        Err(e) => Step::fail(
+            "remote folder",
+            format!("{remote_dir} cannot be listed: {e}"),
+            "ask the vendor to give the account access to that folder",
+            started,
+        ),
+    };
+    if !chain.record(step) {
+        return;
+    }
+
+    let probe = remote_join(remote_dir, &format!(".sis-extract-check-{}", std::process::id()));
+    let renamed = format!("{probe}.renamed");
+    let started = Instant::now();
+    let written: Result<(), String> = match sftp.open_mode(
+        Path::new(&probe),
+        OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        0o600,
+        OpenType::File,
+    ) {
+        Ok(mut file) => file
+            .write_all(b"sis-extract check probe\n")
+            .map_err(|e| e.to_string())
+            .and_then(|_| file.close().map_err(|e| describe_sftp_error(&e))),
+        Err(e) => Err(describe_sftp_error(&e)),
+    };
+    let step = match written {
+        Ok(()) => Step::pass("write probe", format!("created {probe}"), started),
+        Err(e) => Step::fail(
+            "write probe",
+            format!("cannot create a file in {remote_dir}: {e}"),
+            "the account may read but not write there: ask the vendor for write, rename and delete permission on the folder",
+            started,
+        ),
+    };
+    if !chain.record(step) {
+        return;
+    }
+    let started = Instant::now();
+    let step = match rename_into_place(&session, &sftp, &probe, &renamed) {
+        Ok(()) => Step::pass("rename probe", format!("renamed it to {renamed}"), started),
+        Err(failure) => Step::fail(
+            "rename probe",
+            failure.error().to_string(),
+            "uploads are renamed into place when complete; ask the vendor to allow rename in the folder",
+            started,
+        ),
+    };
+    let renamed_ok = chain.record(step);
+    let started = Instant::now();
+    let leftover = if renamed_ok { &renamed } else { &probe };
+    let step = match sftp.unlink(Path::new(leftover)) {
+        Ok(()) => Step::pass("delete probe", format!("deleted {leftover}"), started),
+        Err(e) => Step::fail(
+            "delete probe",
+            format!("cannot delete {leftover}: {}", describe_sftp_error(&e)),
+            "a failed night's temporary file could not be cleaned up; ask the vendor to allow delete (and remove the probe file)",
+            started,
+        ),
+    };
+    chain.record(step);
+}
+
+impl Failure {
+    fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Permanent(e) | Failure::Transient(e) => e,
+        }
+    }
+}
+
+fn describe_sftp_error(error: &ssh2::Error) -> String {
+    match sftp_code(error) {
+        Some(FX_PERMISSION_DENIED) => "permission denied".into(),
+        Some(FX_NO_SUCH_FILE) => "no such file or folder".into(),
+        Some(FX_NO_SPACE_ON_FILESYSTEM) | Some(FX_QUOTA_EXCEEDED) => "out of space or over quota".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// Every host key the server has, one handshake per key type.
+fn server_host_keys(config: &SftpDestination) -> Vec<(&'static str, String)> {
+    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    for group in HOST_KEY_GROUPS {
+        let Ok(session) = handshake(config, Some(group)) else { continue };
+        let Some((_, key_type)) = session.host_key() else { continue };
+        let fp = fingerprint(&session);
+        if !keys.iter().any(|(_, f)| *f == fp) {
+            keys.push((key_type_name(key_type), fp));
+        }
+    }
+    keys
+}
+
+/// Reads the server's identification line on a connection of its own, then its KEXINIT
+/// algorithm lists (kex, host keys), so that a mismatch can be shown side by side.
+/// Errors are (what was seen, what to do).
+/// The server's (kex, host-key) algorithm lists, comma-separated.
+type AlgorithmLists = (String, String);
+/// What a failed step saw, and what to do.
+type SeenAndHint = (String, String);
+
+fn probe_banner(config: &SftpDestination) -> Result<(String, Option<AlgorithmLists>), SeenAndHint> {
+    let timeout = config.timeout;
+    let mut stream = connect_tcp(&config.host, config.port, timeout)
+        .map_err(|f| (f.error().to_string(), "see the tcp step".to_string()))?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    let deadline = Instant::now() + timeout;
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                line.push(byte[0]);
+                if byte[0] == b'\n' || line.len() > 255 {
+                    if line.starts_with(b"SSH-")
+                        || !line.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+                    {
+                        break;
+                    }
+                    // RFC 4253 allows other lines before the identification; keep reading.
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    line.clear();
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if line.is_empty() {
+        return Err((
+            format!(
+                "the server accepted the TCP connection but sent nothing within {}s (timeout)",
+                timeout.as_secs()
+            ),
+            "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor".to_string(),
+        ));
+    }
+    let text: String = String::from_utf8_lossy(&line).trim_end().chars().take(80).collect();
+    if !line.starts_with(b"SSH-") {
+        return Err((
+            format!("not an SSH server: it answered {text:?}"),
+            "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor".to_string(),
+        ));
+    }
+    // Our identification, then the server's KEXINIT packet (unencrypted).
+    let lists = (|| -> std::io::Result<(String, String)> {
+        stream.write_all(b"SSH-2.0-sis_extract_check\r\n")?;
+        let mut length = [0u8; 4];
+        stream.read_exact(&mut length)?;
+        let length = u32::from_be_bytes(length) as usize;
+        if !(6..=256 * 1024).contains(&length) {
+            return Err(std::io::Error::other("implausible packet length"));
+        }
+        let mut packet = vec![0u8; length];
+        stream.read_exact(&mut packet)?;
+        let padding = packet[0] as usize;
+        let payload = packet.get(1..length.saturating_sub(padding)).unwrap_or_default();
+        if payload.first() != Some(&20) {
+            return Err(std::io::Error::other("not a KEXINIT"));
+        }
+        let mut at = 17; // message type + 16-byte cookie
+        let mut next = || -> Option<String> {
+            let len = u32::from_be_bytes(payload.get(at..at + 4)?.try_into().ok()?) as usize;
+            let text = String::from_utf8_lossy(payload.get(at + 4..at + 4 + len)?).into_owned();
+            at += 4 + len;
+            Some(text)
+        };
+        let kex = next().unwrap_or_default();
+        let host_keys = next().unwrap_or_default();
+        Ok((kex, host_keys))
+    })()
+    .ok();
+    Ok((text, lists))
 }

@@ -487,59 +487,7 @@ impl<'a> OneRosterFile<'a> {
 
 impl RowSink for OneRosterFile<'_> {
     fn begin(&mut self, columns: &[String]) -> Result<()> {
-        let file = self.file_name();
-        let find = |name: &str| self.spec.headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-        let derives_roles = self.roles.is_some();
-        let mut targets = Vec::with_capacity(columns.len());
-        for column in columns {
-            let target = if derives_roles && column.eq_ignore_ascii_case("role") {
-                Target::Role
-            } else if derives_roles && column.eq_ignore_ascii_case("orgSourcedIds") {
-                Target::Orgs
-            } else if derives_roles && column.eq_ignore_ascii_case("orgSourcedIds_prefix") {
-                Target::OrgsPrefix
-            } else if column.eq_ignore_ascii_case("userIds_type") && find("userIds").is_some() {
-                Target::UserIdsType
-            } else if let Some(field) = column.len().checked_sub(7).and_then(|cut| {
-                column[cut..].eq_ignore_ascii_case("_prefix").then(|| find(&column[..cut])).flatten()
-            }) {
-                Target::PrefixOf(field)
-            } else if let Some(field) = find(column) {
-                Target::Field(field)
-            } else {
-                bail!(
-                    "{file}: column {column:?} is not a field of {}.csv (OneRoster {}); its fields are: {}. \
-                     Rename it with AS to one of them, or remove it",
-                    self.spec.name,
-                    self.version.number(),
-                    self.spec.headers.join(", ")
-                );
-            };
-            targets.push(target);
-        }
-        for required in self.spec.required {
-            let present =
-                targets.iter().any(|t| matches!(t, Target::Field(i) if self.spec.headers[*i] == *required));
-            if !present {
-                bail!(
-                    "{file}: the query has no column {required:?}, which {}.csv requires; add it (e.g. `… AS {required}`)",
-                    self.spec.name
-                );
-            }
-        }
-        if derives_roles {
-            for (needed, present) in [
-                ("role", targets.iter().any(|t| matches!(t, Target::Role))),
-                ("orgSourcedIds", targets.iter().any(|t| matches!(t, Target::Orgs))),
-            ] {
-                if !present {
-                    bail!(
-                        "{file}: the query has no column {needed:?}; for OneRoster 1.2 sis-extract builds roles.csv from the users query's role and orgSourcedIds columns"
-                    );
-                }
-            }
-        }
-        self.targets = targets;
+        self.targets = map_columns(self.spec, self.version, self.roles.is_some(), columns)?;
         Ok(())
     }
 
@@ -630,6 +578,76 @@ impl RowSink for OneRosterFile<'_> {
         }
         Ok(())
     }
+}
+
+/// How a query's columns map onto `spec`'s fields; an unknown column or a missing
+/// required one is an error naming the file and column.
+fn map_columns(
+    spec: &FileSpec,
+    version: Version,
+    derives_roles: bool,
+    columns: &[String],
+) -> Result<Vec<Target>> {
+    let file = format!("{}.sql", spec.name);
+    let find = |name: &str| spec.headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let mut targets = Vec::with_capacity(columns.len());
+    for column in columns {
+        let target = if derives_roles && column.eq_ignore_ascii_case("role") {
+            Target::Role
+        } else if derives_roles && column.eq_ignore_ascii_case("orgSourcedIds") {
+            Target::Orgs
+        } else if derives_roles && column.eq_ignore_ascii_case("orgSourcedIds_prefix") {
+            Target::OrgsPrefix
+        } else if column.eq_ignore_ascii_case("userIds_type") && find("userIds").is_some() {
+            Target::UserIdsType
+        } else if let Some(field) = column.len().checked_sub(7).and_then(|cut| {
+            column[cut..].eq_ignore_ascii_case("_prefix").then(|| find(&column[..cut])).flatten()
+        }) {
+            Target::PrefixOf(field)
+        } else if let Some(field) = find(column) {
+            Target::Field(field)
+        } else {
+            bail!(
+                "{file}: column {column:?} is not a field of {}.csv (OneRoster {}); its fields are: {}. \
+                 Rename it with AS to one of them, or remove it",
+                spec.name,
+                version.number(),
+                spec.headers.join(", ")
+            );
+        };
+        targets.push(target);
+    }
+    for required in spec.required {
+        let present = targets.iter().any(|t| matches!(t, Target::Field(i) if spec.headers[*i] == *required));
+        if !present {
+            bail!(
+                "{file}: the query has no column {required:?}, which {}.csv requires; add it (e.g. `… AS {required}`)",
+                spec.name
+            );
+        }
+    }
+    if derives_roles {
+        for (needed, present) in [
+            ("role", targets.iter().any(|t| matches!(t, Target::Role))),
+            ("orgSourcedIds", targets.iter().any(|t| matches!(t, Target::Orgs))),
+        ] {
+            if !present {
+                bail!(
+                    "{file}: the query has no column {needed:?}; for OneRoster 1.2 sis-extract builds roles.csv from the users query's role and orgSourcedIds columns"
+                );
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// `check`: do these result columns fit the OneRoster file the query is named after?
+pub fn check_columns(version: Version, query_name: &str, columns: &[String]) -> Result<()> {
+    let Some(spec) = file_spec(version, query_name) else {
+        bail!("{query_name}.sql is not a OneRoster {} file", version.number());
+    };
+    let derives_roles = version == Version::V1_2 && spec.name == "users";
+    map_columns(spec, version, derives_roles, columns).map(|_| ())
 }
 
 /// A 1.1 user role in 1.2's vocabulary (1.2 splits `administrator` by level; a school

@@ -1,0 +1,270 @@
+//! `sis-extract check`: walks every hop from this server to the database and to each SFTP
+//! destination, one step at a time, and says which step fails, why, and who can fix it.
+//! It sends no student data: queries are prepared and described, never run.
+//!
+//! This module runs the network-level steps (DNS, TCP) and prints the report; the
+//! database steps live in `source` and the SSH/SFTP steps in `destination::sftp`, the only
+//! modules allowed to speak ODBC and SSH.
+
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::{Config, Destination, Job};
+
+/// One step of a chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: String,
+    pub ok: bool,
+    /// What was seen: addresses, timings, algorithms, fingerprints, columns.
+    pub detail: String,
+    /// On failure: the likely cause and the next action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+impl Step {
+    pub fn pass(step: &str, detail: impl Into<String>, started: Instant) -> Step {
+        Step { step: step.into(), ok: true, detail: detail.into(), hint: None, elapsed_ms: elapsed(started) }
+    }
+
+    pub fn fail(step: &str, detail: impl Into<String>, hint: impl Into<String>, started: Instant) -> Step {
+        Step {
+            step: step.into(),
+            ok: false,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+            elapsed_ms: elapsed(started),
+        }
+    }
+}
+
+fn elapsed(started: Instant) -> u64 {
+    started.elapsed().as_millis() as u64
+}
+
+/// The steps towards one target; the first failure ends the chain.
+#[derive(Debug, Serialize)]
+pub struct Chain {
+    pub name: String,
+    pub target: String,
+    pub steps: Vec<Step>,
+}
+
+impl Chain {
+    fn new(name: String, target: String) -> Chain {
+        Chain { name, target, steps: Vec::new() }
+    }
+
+    /// Records `step`; returns whether the chain may go on.
+    pub fn record(&mut self, step: Step) -> bool {
+        let ok = step.ok;
+        self.steps.push(step);
+        ok
+    }
+
+    pub fn ok(&self) -> bool {
+        self.steps.iter().all(|s| s.ok)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Db,
+    Sftp,
+}
+
+/// Runs the checks; returns the chains for printing.
+pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
+    let mut chains = Vec::new();
+    if only != Some(Only::Sftp) {
+        chains.push(check_database(config, jobs));
+    }
+    if only != Some(Only::Db) {
+        for job in jobs {
+            match &job.destination {
+                Destination::Sftp(sftp) => {
+                    let mut chain =
+                        Chain::new(format!("job {} → SFTP", job.name), job.destination.to_string());
+                    if network_steps(&mut chain, &sftp.host, sftp.port, sftp.timeout) {
+                        crate::destination::sftp::diagnose(sftp, &mut chain);
+                    }
+                    chains.push(chain);
+                }
+                Destination::Local { path } => {
+                    let mut chain =
+                        Chain::new(format!("job {} → local folder", job.name), path.display().to_string());
+                    let started = Instant::now();
+                    let step = if path.is_dir() {
+                        Step::pass("folder", format!("{} exists", path.display()), started)
+                    } else {
+                        Step::fail(
+                            "folder",
+                            format!("{} does not exist", path.display()),
+                            "create it, mount the share, or fix job.destination.path",
+                            started,
+                        )
+                    };
+                    chain.record(step);
+                    chains.push(chain);
+                }
+            }
+        }
+    }
+    chains
+}
+
+fn check_database(config: &Config, jobs: &[&Job]) -> Chain {
+    let cs = &config.source.connection_string;
+    let mut chain = Chain::new("database".into(), cs.clone());
+    if let Some((host, port)) = database_endpoint(cs)
+        && !network_steps(&mut chain, &host, port, config.source.login_timeout)
+    {
+        return chain;
+    }
+    crate::source::diagnose(&config.source, jobs, &mut chain);
+    chain
+}
+
+/// Host and port of a networked database, from the connection string: `Server=host,port`
+/// (SQL Server, also `tcp:host`), or `Server=host;Port=port` (PostgreSQL). `None` for a
+/// file database (SQLite) or a DSN.
+pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
+    let pairs = crate::config::connection_string_pairs(connection_string);
+    let get = |key: &str| {
+        pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.trim().to_string())
+    };
+    let server = get("Server").or_else(|| get("Host")).or_else(|| get("Servername"))?;
+    let driver = get("Driver").unwrap_or_default().to_ascii_lowercase();
+    let server = server.trim_start_matches("tcp:").to_string();
+    let (host, port_in_server) = match server.rsplit_once(',') {
+        Some((host, port)) => (host.to_string(), port.trim().parse::<u16>().ok()),
+        None => (server, None),
+    };
+    // A named instance (host\INSTANCE) is found through the SQL Browser on UDP 1434; the
+    // TCP step can only test the default port then, which the hint explains.
+    let host = host.split('\\').next().unwrap_or_default().to_string();
+    let default_port = if driver.contains("postgres") { 5432 } else { 1433 };
+    let port = port_in_server.or_else(|| get("Port").and_then(|p| p.parse().ok())).unwrap_or(default_port);
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// DNS and TCP; returns whether the chain may go on.
+fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) -> bool {
+    let started = Instant::now();
+    let addresses: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+        chain.record(Step::pass("dns", format!("skipped: {ip} is an IP address"), started));
+        vec![SocketAddr::new(ip, port)]
+    } else {
+        match resolve(host, port, timeout) {
+            Ok(addresses) if !addresses.is_empty() => {
+                let list: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
+                chain.record(Step::pass("dns", format!("{host} resolves to {}", list.join(", ")), started));
+                addresses
+            }
+            Ok(_) | Err(_) if started.elapsed() >= timeout => {
+                return chain.record(Step::fail(
+                    "dns",
+                    format!("no answer for {host} within {}s (timeout)", timeout.as_secs()),
+                    "this server's DNS resolver is not answering; check /etc/resolv.conf (or the Windows DNS settings) with the district network team",
+                    started,
+                ));
+            }
+            Ok(_) | Err(_) => {
+                return chain.record(Step::fail(
+                    "dns",
+                    format!("{host} does not resolve"),
+                    "check the host name for typos; if it is right, the district's DNS cannot see it: ask the network team, or the vendor for the correct name",
+                    started,
+                ));
+            }
+        }
+    };
+
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    for address in &addresses {
+        match TcpStream::connect_timeout(address, timeout) {
+            Ok(stream) => {
+                let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+                return chain.record(Step::pass(
+                    "tcp",
+                    format!("connected to {address} from {local} in {} ms", elapsed(started)),
+                    started,
+                ));
+            }
+            Err(e) => failures.push((*address, e)),
+        }
+    }
+    let (address, error) = failures.into_iter().next_back().expect("at least one address");
+    let source = source_address(address).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+    let (detail, hint) = match error.kind() {
+        std::io::ErrorKind::ConnectionRefused => (
+            format!("{address} refused the connection"),
+            "the host is reachable but nothing listens on that port: check the port number, and that the service is running"
+                .to_string(),
+        ),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => (
+            format!("no answer from {address} within {}s (timeout)", timeout.as_secs()),
+            format!(
+                "a firewall is probably dropping the packets (district, state data center or vendor). This server \
+                 connects from {source}; if a NAT sits in between, the vendor sees the NAT's public address. Ask \
+                 whoever runs each firewall to allow that address to {address}"
+            ),
+        ),
+        std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => (
+            format!("{address} is unreachable: {error}"),
+            format!(
+                "there is no route from this server ({source}) to that network: check the server's routes and gateway with the network team"
+            ),
+        ),
+        _ => (format!("connecting to {address} failed: {error}"), "check the address and port".to_string()),
+    };
+    chain.record(Step::fail("tcp", detail, hint, started))
+}
+
+/// Resolves on a helper thread so that a resolver which never answers cannot hang `check`.
+fn resolve(host: &str, port: u16, timeout: Duration) -> std::io::Result<Vec<SocketAddr>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let target = (host.to_string(), port);
+    std::thread::spawn(move || {
+        let _ = sender.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+    });
+    receiver
+        .recv_timeout(timeout)
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "resolver timeout")))
+}
+
+/// The local address the OS would use towards `target` (no packet is sent: connecting a
+/// UDP socket only picks the route).
+fn source_address(target: SocketAddr) -> Option<IpAddr> {
+    let bind = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let socket = UdpSocket::bind(bind).ok()?;
+    socket.connect(target).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
+}
+
+/// The report as text: a header per chain, one line per step.
+pub fn render_text(chains: &[Chain]) -> String {
+    let mut out = String::new();
+    for chain in chains {
+        out.push_str(&format!("{} ({})\n", chain.name, chain.target));
+        for step in &chain.steps {
+            let mark = if step.ok { '✓' } else { '✗' };
+            out.push_str(&format!("  {mark} {:<14} {} [{} ms]\n", step.step, step.detail, step.elapsed_ms));
+            if let Some(hint) = &step.hint {
+                out.push_str(&format!("      → {hint}\n"));
+            }
+        }
+    }
+    let failed = chains.iter().filter(|c| !c.ok()).count();
+    if failed == 0 {
+        out.push_str("all checks passed\n");
+    } else {
+        out.push_str(&format!("{failed} of {} chain(s) failed\n", chains.len()));
+    }
+    out
+}
