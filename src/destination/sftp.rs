@@ -735,45 +735,42 @@ fn probe_banner(config: &SftpDestination) -> Result<(String, Option<AlgorithmLis
     let mut stream = connect_tcp(&config.host, config.port, timeout)
         .map_err(|f| (f.error().to_string(), "see the tcp step".to_string()))?;
     let mut line = Vec::new();
+    let mut other_line: Option<Vec<u8>> = None;
     let mut byte = [0u8; 1];
-    let deadline = Instant::now() + timeout;
     loop {
         match stream.read(&mut byte) {
-            Ok(0) => break,
+            Ok(0) | Err(_) => break,
             Ok(_) => {
                 line.push(byte[0]);
                 if byte[0] == b'\n' || line.len() > 255 {
-                    if line.starts_with(b"SSH-")
-                        || !line.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-                    {
+                    if line.starts_with(b"SSH-") {
                         break;
                     }
-                    // RFC 4253 allows other lines before the identification; keep reading.
-                    if Instant::now() > deadline {
-                        break;
-                    }
+                    // RFC 4253 lets a server send other lines before its identification,
+                    // but in practice such a line is another service's greeting.
+                    other_line.get_or_insert_with(|| line.clone());
                     line.clear();
                 }
             }
-            Err(_) => break,
         }
     }
-    if line.is_empty() {
-        return Err((
-            format!(
-                "the server accepted the TCP connection but sent nothing within {}s (timeout)",
-                timeout.as_secs()
+    if !line.starts_with(b"SSH-") {
+        let seen = other_line.or_else(|| (!line.is_empty()).then_some(line));
+        return Err(match seen {
+            Some(seen) => {
+                let text: String = String::from_utf8_lossy(&seen).trim_end().chars().take(80).collect();
+                (
+                    format!("not an SSH server: it answered {text:?}"),
+                    "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor".to_string(),
+                )
+            }
+            None => (
+                format!("the server accepted the TCP connection but sent nothing within {}s (timeout)", timeout.as_secs()),
+                "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor".to_string(),
             ),
-            "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor".to_string(),
-        ));
+        });
     }
     let text: String = String::from_utf8_lossy(&line).trim_end().chars().take(80).collect();
-    if !line.starts_with(b"SSH-") {
-        return Err((
-            format!("not an SSH server: it answered {text:?}"),
-            "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor".to_string(),
-        ));
-    }
     // Our identification, then the server's KEXINIT packet (unencrypted).
     let lists = (|| -> std::io::Result<(String, String)> {
         stream.write_all(b"SSH-2.0-sis_extract_check\r\n")?;

@@ -1,0 +1,345 @@
+//! `sis-extract check` against real services: every failure is produced for real (a
+//! dropped SYN inside a network namespace made here, a listener that is not SSH, a wrong
+//! pin, a read-only folder…) and its message asserted; and the all-green path.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::Command;
+
+use common::{Run, Workspace, service};
+
+/// Settings of one check config; each test changes what it breaks.
+struct Setup {
+    connection_string: String,
+    db_password: String,
+    queries: String,
+    host: String,
+    port: String,
+    auth: String,
+    pin: String,
+    remote_dir: String,
+    sftp_password: String,
+}
+
+impl Setup {
+    fn green() -> Setup {
+        Setup {
+            connection_string: service("SIS_TEST_PG_CONN"),
+            db_password: service("SIS_TEST_PG_READER_PASSWORD"),
+            queries: String::new(),
+            host: service("SIS_TEST_SSH_HOST"),
+            port: service("SIS_TEST_SSH_PORT"),
+            auth: "password = { env = \"SFTP_PW\" }".into(),
+            pin: format!("host_key = \"{}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519")),
+            remote_dir: "incoming".into(),
+            sftp_password: service("SIS_TEST_SSH_PASSWORD"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut ws = Workspace::new();
+        let queries = if self.queries.is_empty() {
+            ws.write("q/pupils.sql", "-- a harmless query\nSELECT relname AS name, relpages AS pages FROM pg_class WHERE relpages >= 0");
+            "q".to_string()
+        } else {
+            self.queries.clone()
+        };
+        ws.write(
+            "config.toml",
+            &format!(
+                "history_file = \"h.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"DB_PW\" }}\nlogin_timeout = \"3s\"\n\n\
+                 [[job]]\nname = \"vendor\"\nqueries = \"{queries}\"\nformat = \"csv\"\narchive = \"x.zip\"\n\n\
+                 [job.destination]\nkind = \"sftp\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n{}\n{}\nremote_dir = \"{}\"\ntimeout = \"2s\"\n",
+                self.connection_string,
+                service("SIS_TEST_PG_READER_USER"),
+                self.host,
+                self.port,
+                service("SIS_TEST_SSH_USER"),
+                self.auth,
+                self.pin,
+                self.remote_dir
+            ),
+        );
+        ws.set_env("DB_PW", &self.db_password);
+        ws.set_env("SFTP_PW", &self.sftp_password);
+        let run = ws.run(args);
+        for secret in [
+            service("SIS_TEST_SSH_PASSWORD"),
+            service("SIS_TEST_PG_READER_PASSWORD"),
+            self.db_password.clone(),
+            self.sftp_password.clone(),
+        ] {
+            assert!(!run.both().contains(&secret), "a secret was printed:\n{}", run.both());
+        }
+        run
+    }
+}
+
+/// The line of `step` in the text report.
+#[track_caller]
+fn step_line(run: &Run, step: &str) -> String {
+    run.stdout
+        .lines()
+        .find(|l| {
+            let rest: String = l.trim_start().chars().skip(1).collect();
+            (l.contains('✓') || l.contains('✗')) && rest.trim_start().starts_with(step)
+        })
+        .unwrap_or_else(|| panic!("no {step} step in:\n{}", run.stdout))
+        .to_string()
+}
+
+#[track_caller]
+fn assert_fails_at(run: &Run, step: &str, message: &str) {
+    assert_eq!(run.code, 4, "expected exit 4:\n{}\n{}", run.stdout, run.stderr);
+    let line = step_line(run, step);
+    assert!(line.contains('✗'), "{step} should fail: {line}");
+    assert!(run.stdout.contains(message), "output lacks {message:?}:\n{}", run.stdout);
+}
+
+#[test]
+fn all_green_against_the_real_postgresql_and_sshd() {
+    let run = Setup::green().run(&["check"]);
+    run.assert_ok();
+    for step in [
+        "dns",
+        "tcp",
+        "odbc driver",
+        "login",
+        "read-only",
+        "query",
+        "ssh banner",
+        "key exchange",
+        "host key",
+        "authentication",
+        "sftp",
+        "remote folder",
+        "write probe",
+        "rename probe",
+        "delete probe",
+    ] {
+        assert!(step_line(&run, step).contains('✓'), "{step}:\n{}", run.stdout);
+    }
+    assert!(run.stdout.contains("the session is read-only (transaction_read_only = on)"));
+    assert!(run.stdout.contains("pupils.sql → 2 column(s): name"), "{}", run.stdout);
+    assert!(run.stdout.contains("SSH-2.0-OpenSSH"));
+    assert!(run.stdout.ends_with("all checks passed\n"));
+    // No probe file is left behind.
+    let incoming = std::path::Path::new(&service("SIS_TEST_SSH_HOME")).join("incoming");
+    assert!(
+        !std::fs::read_dir(incoming).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("sis-extract-check"))
+    );
+
+    let json = Setup::green().run(&["check", "--json"]);
+    json.assert_ok();
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["ok"], true);
+    assert_eq!(value["chains"][0]["steps"][3]["step"], "login");
+    assert!(value["chains"][1]["steps"].as_array().unwrap().len() >= 11);
+}
+
+#[test]
+fn an_unresolvable_name() {
+    let run =
+        Setup { host: "no-such-host.invalid".into(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "dns", "no-such-host.invalid does not resolve");
+}
+
+#[test]
+fn a_refused_port() {
+    let run = Setup { port: "1".into(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "tcp", "127.0.0.1:1 refused the connection");
+    assert!(run.stdout.contains("nothing listens on that port"));
+}
+
+/// A network namespace whose firewall drops every incoming SYN to port 22.
+struct Firewalled {
+    namespace: String,
+    host_side: String,
+}
+
+impl Firewalled {
+    fn new() -> (Firewalled, String) {
+        let id = std::process::id() % 200 + 20;
+        let namespace = format!("sischk{id}");
+        let host_side = format!("sischk{id}h");
+        let inner = format!("sischk{id}n");
+        let sh = |script: &str| {
+            let status = Command::new("sh").arg("-ec").arg(script).status().unwrap();
+            assert!(status.success(), "network setup failed: {script}");
+        };
+        let _ = Command::new("ip").args(["netns", "del", &namespace]).status();
+        let _ = Command::new("ip").args(["link", "del", &host_side]).status();
+        sh(&format!(
+            "ip netns add {namespace}
+             ip link add {host_side} type veth peer name {inner}
+             ip link set {inner} netns {namespace}
+             ip addr add 10.213.{id}.1/24 dev {host_side}
+             ip link set {host_side} up
+             ip netns exec {namespace} ip addr add 10.213.{id}.2/24 dev {inner}
+             ip netns exec {namespace} ip link set {inner} up
+             ip netns exec {namespace} ip link set lo up
+             ip netns exec {namespace} iptables -A INPUT -p tcp --dport 22 -j DROP"
+        ));
+        (Firewalled { namespace, host_side }, format!("10.213.{id}.2"))
+    }
+}
+
+impl Drop for Firewalled {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.host_side]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.namespace]).status();
+    }
+}
+
+#[test]
+fn a_dropped_syn_times_out_and_names_the_source_address() {
+    let (_firewall, address) = Firewalled::new();
+    let id = address.split('.').nth(2).unwrap().to_string();
+    let started = std::time::Instant::now();
+    let run = Setup { host: address.clone(), port: "22".into(), ..Setup::green() }
+        .run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "tcp", &format!("no answer from {address}:22 within 2s (timeout)"));
+    assert!(run.stdout.contains(&format!("This server connects from 10.213.{id}.1")), "{}", run.stdout);
+    assert!(started.elapsed().as_secs() < 10, "the timeout fired");
+}
+
+/// A listener on 127.0.0.1 that greets with `greeting` (or stays silent) and holds on.
+fn fake_server(greeting: Option<&'static str>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            if let Some(text) = greeting {
+                let _ = stream.write_all(text.as_bytes());
+            }
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                drop(stream);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_tcp_service_that_is_not_ssh() {
+    let port = fake_server(Some("220 mail.example.org ESMTP ready\r\n"));
+    let run = Setup { port: port.to_string(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(
+        &run,
+        "ssh banner",
+        "not an SSH server: it answered \"220 mail.example.org ESMTP ready\"",
+    );
+}
+
+#[test]
+fn a_server_that_accepts_but_never_speaks() {
+    let port = fake_server(None);
+    let run = Setup { port: port.to_string(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "ssh banner", "accepted the TCP connection but sent nothing within 2s (timeout)");
+}
+
+#[test]
+fn a_wrong_host_key() {
+    let run = Setup {
+        pin: "host_key = \"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\"".into(),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "host key", "does not match the pinned job.destination.host_key");
+    assert!(!run.stdout.contains("authentication"), "the chain stops before authenticating");
+}
+
+#[test]
+fn a_missing_pin_prints_the_line_to_add() {
+    let run = Setup { pin: String::new(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "host key", "no host key is pinned; the server presents: ssh-ed25519");
+    assert!(
+        run.stdout.contains(&format!("host_key = \"{}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519"))),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_wrong_password_says_what_the_server_offers() {
+    let run = Setup { sftp_password: "not-the-password-9912".into(), ..Setup::green() }
+        .run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "authentication", "rejected the password");
+    assert!(run.stdout.contains("The server offers: publickey,password"));
+}
+
+#[test]
+fn a_key_that_is_not_accepted() {
+    let run = Setup {
+        auth: format!("key_file = \"{}\"", service("SIS_TEST_SSH_KEY_UNAUTHORIZED")),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "authentication", "did not accept the key");
+}
+
+#[test]
+fn a_missing_remote_folder() {
+    let run =
+        Setup { remote_dir: "incoming/not-there".into(), ..Setup::green() }.run(&["check", "--only", "sftp"]);
+    assert_fails_at(&run, "remote folder", "incoming/not-there does not exist on 127.0.0.1");
+}
+
+#[test]
+fn a_folder_without_write_permission() {
+    // Owned by root, readable by everyone: the SFTP user can list it but not write.
+    let folder = std::path::Path::new(&service("SIS_TEST_SSH_HOME"))
+        .join(format!("incoming/readonly-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let run = Setup {
+        remote_dir: format!("incoming/{}", folder.file_name().unwrap().to_string_lossy()),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "sftp"]);
+    assert!(step_line(&run, "remote folder").contains('✓'));
+    assert_fails_at(&run, "write probe", "cannot create a file in incoming/readonly-");
+    assert!(run.stdout.contains("permission denied"));
+}
+
+#[test]
+fn a_missing_odbc_driver() {
+    let run = Setup {
+        connection_string: "Driver={ODBC Driver 18 for SQL Server};Server=127.0.0.1,1;Database=campus".into(),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "db"]);
+    // The TCP step comes first and fails on port 1; the driver step is tested with a
+    // networkless connection string.
+    assert_fails_at(&run, "tcp", "127.0.0.1:1 refused the connection");
+    let run = Setup {
+        connection_string: "Driver={ODBC Driver 18 for SQL Server};Database=campus".into(),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "db"]);
+    assert_fails_at(&run, "odbc driver", "\"ODBC Driver 18 for SQL Server\" is not installed (installed: ");
+    assert!(run.stdout.contains("PostgreSQL Unicode"));
+}
+
+#[test]
+fn a_wrong_database_password() {
+    let run =
+        Setup { db_password: "wrong;db}pass-4410".into(), ..Setup::green() }.run(&["check", "--only", "db"]);
+    assert_fails_at(&run, "login", "the database rejected the user name or password");
+}
+
+#[test]
+fn a_query_referencing_a_missing_column() {
+    let ws = Workspace::new();
+    ws.write("q/broken.sql", "SELECT relname AS name, no_such_column AS x FROM pg_class");
+    let run = Setup { queries: ws.path("q").display().to_string(), ..Setup::green() }
+        .run(&["check", "--only", "db"]);
+    assert_fails_at(&run, "query", "broken.sql: ERROR: column \"no_such_column\" does not exist");
+}
