@@ -343,3 +343,20 @@ fn a_query_referencing_a_missing_column() {
         .run(&["check", "--only", "db"]);
     assert_fails_at(&run, "query", "broken.sql: ERROR: column \"no_such_column\" does not exist");
 }
+
+#[test]
+fn a_tls_failure_and_a_missing_database_are_told_apart() {
+    // The test server has no TLS: demanding it is a real TLS failure.
+    let run = Setup {
+        connection_string: format!("{};SSLmode=require", service("SIS_TEST_PG_CONN")),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "db"]);
+    assert_fails_at(&run, "login", "the TLS handshake with the database failed");
+    let run = Setup {
+        connection_string: service("SIS_TEST_PG_CONN").replace("Database=sis_test", "Database=no_such_db"),
+        ..Setup::green()
+    }
+    .run(&["check", "--only", "db"]);
+    assert_fails_at(&run, "login", "the database named in source.connection_string does not exist");
+}
