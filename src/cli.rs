@@ -60,6 +60,11 @@ pub enum Command {
     /// banner, algorithms, host key, authentication, SFTP folder and a probe file); sends
     /// no student data. Exit 4 when a step fails.
     Check(CheckArgs),
+    /// Run as a long-lived service: fire each job on its cron schedule in its time zone.
+    /// `--next N` prints the next fire times instead.
+    Schedule(ScheduleArgs),
+    /// Past runs: when, outcome, rows per file, zip size, destination, error.
+    History(HistoryArgs),
     /// Print the effective configuration, with every secret shown as ***.
     Config,
     /// Check a OneRoster zip or folder (ours or another system's): manifest, headers,
@@ -67,6 +72,39 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented config.toml for a vendor profile, to fill in.
     Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// Print the next N fire times of each scheduled job (local time and UTC) and exit.
+    #[arg(long, value_name = "N")]
+    pub next: Option<usize>,
+
+    /// With --next: pretend the current time is this (RFC 3339, e.g.
+    /// 2026-03-07T12:00:00-06:00), to see how a schedule crosses a daylight-saving change.
+    #[arg(long, value_name = "TIME", requires = "next", value_parser = parse_time)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Only this job's runs.
+    #[arg(long = "job", value_name = "NAME")]
+    pub job: Option<String>,
+
+    /// How many of the most recent runs to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print the records as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("expected an RFC 3339 time such as 2026-03-07T12:00:00Z, found {text:?}"))
 }
 
 #[derive(Args, Debug)]

@@ -44,6 +44,9 @@ struct RawConfig {
     source: RawSource,
     history_file: Option<String>,
     work_dir: Option<String>,
+    log_file: Option<String>,
+    log_keep: Option<BoundedInt<1, 3650>>,
+    on_failure: Option<Vec<String>>,
     #[serde(rename = "job", default)]
     jobs: Vec<RawJob>,
 }
@@ -72,6 +75,9 @@ struct RawJob {
     line_ending: Option<LineEnding>,
     grade_map: Option<std::collections::BTreeMap<String, String>>,
     source_system: Option<String>,
+    schedule: Option<String>,
+    catch_up: Option<bool>,
+    on_failure: Option<Vec<String>>,
     destination: RawDestination,
 }
 
@@ -245,6 +251,14 @@ pub struct Config {
     pub history_file: PathBuf,
     /// Where runs build their files before zipping (default: the system's temp folder).
     pub work_dir: PathBuf,
+    /// A log file, rotated daily (`NAME.YYYY-MM-DD`), besides stderr.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<PathBuf>,
+    /// Daily log files kept.
+    pub log_keep: usize,
+    /// Command run when any job fails (a job's own `on_failure` takes precedence).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub on_failure: Vec<String>,
     pub source: SourceConfig,
     #[serde(rename = "job")]
     pub jobs: Vec<Job>,
@@ -303,6 +317,14 @@ pub struct Job {
     pub grade_map: std::collections::BTreeMap<String, String>,
     /// OneRoster: `source.systemName` in manifest.csv.
     pub source_system: String,
+    /// 5-field cron expression for `schedule`, in the job's time zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// `schedule`: run at once on start when the last scheduled run was missed.
+    pub catch_up: bool,
+    /// Command run when this job fails, with the run's record as JSON on stdin.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub on_failure: Vec<String>,
     pub destination: Destination,
 }
 
@@ -512,6 +534,9 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
             .map(resolve)
             .unwrap_or_else(|| base_dir.join("sis-extract-history.jsonl")),
         work_dir: raw.work_dir.as_deref().map(resolve).unwrap_or_else(std::env::temp_dir),
+        log_file: raw.log_file.as_deref().map(resolve),
+        log_keep: raw.log_keep.map_or(14, |n| n.0 as usize),
+        on_failure: validate_command(raw.on_failure, "on_failure")?,
         source,
         jobs,
     })
@@ -678,6 +703,11 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
             "grade_map and source_system only apply to the OneRoster formats".to_string(),
         ));
     }
+    if let Some(expression) = &raw.schedule {
+        crate::schedule::parse(expression)
+            .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
+    }
+    let on_failure = validate_command(raw.on_failure, &format!("{key}.on_failure"))?;
     let destination = validate_destination(raw.destination, &format!("{key}.destination"), resolve)?;
     Ok(Job {
         name,
@@ -689,8 +719,23 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         line_ending: raw.line_ending.unwrap_or(LineEnding::Crlf),
         grade_map,
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
+        schedule: raw.schedule.map(|s| s.trim().to_string()),
+        catch_up: raw.catch_up.unwrap_or(false),
+        on_failure,
         destination,
     })
+}
+
+/// A command as `["program", "arg", …]`: not empty, no empty program name.
+fn validate_command(raw: Option<Vec<String>>, key: &str) -> Result<Vec<String>> {
+    match raw {
+        Some(command) if command.first().is_none_or(|p| p.trim().is_empty()) => Err(config_error(
+            key,
+            "expected a command as a list, e.g. [\"/usr/local/bin/notify\", \"--to\", \"it@district.example\"]",
+        )),
+        Some(command) => Ok(command),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn validate_destination(

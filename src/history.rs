@@ -19,6 +19,8 @@ pub enum Outcome {
     DryRun,
     /// Stopped by an error; nothing (or nothing new) was delivered.
     Failed,
+    /// A scheduled run that did not happen (sis-extract was not running at the time).
+    Missed,
 }
 
 /// One job run.
@@ -88,10 +90,32 @@ fn ends_without_newline(file: &mut std::fs::File) -> bool {
     file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
 }
 
+/// Records a scheduled run that was missed; the start is the fire time.
+pub fn record_missed(path: &Path, job: &crate::config::Job, fire_time: chrono::DateTime<chrono::Utc>) {
+    let time = fire_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let record = RunRecord {
+        run_id: format!("missed-{}", fire_time.format("%Y%m%dT%H%M%SZ")),
+        job: job.name.clone(),
+        started: time.clone(),
+        finished: time,
+        outcome: Outcome::Missed,
+        error: Some("the scheduled run did not happen: sis-extract was not running".into()),
+        as_of: String::new(),
+        files: Vec::new(),
+        zip_name: None,
+        zip_bytes: None,
+        zip_sha256: None,
+        destination: None,
+        host_key: None,
+        attempts: 0,
+    };
+    if let Err(e) = append(path, &record) {
+        tracing::error!("cannot record the missed run: {e:#}");
+    }
+}
+
 /// Reads every readable record; a damaged line (say, the last one after a crash) is
 /// skipped with a warning rather than hiding the rest of the history.
-// Read by the guards and the `history` command, which come next; tested below.
-#[allow(dead_code)]
 pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -149,5 +173,61 @@ mod tests {
         append(&path, &record("c")).unwrap();
         let records = read(&path).unwrap();
         assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+}
+
+/// Runs as a table for people: start (local time), duration, outcome, rows per file, zip
+/// size, destination or error.
+pub fn render_table(records: &[RunRecord]) -> String {
+    if records.is_empty() {
+        return "no runs recorded yet\n".to_string();
+    }
+    let mut out = format!(
+        "{:<19}  {:>8}  {:<8}  {:<14}  {:<40}  {:>9}  {}\n",
+        "START (local)", "DURATION", "OUTCOME", "JOB", "ROWS", "ZIP", "DESTINATION / ERROR"
+    );
+    for record in records {
+        let started = chrono::DateTime::parse_from_rfc3339(&record.started).ok();
+        let finished = chrono::DateTime::parse_from_rfc3339(&record.finished).ok();
+        let start = started
+            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| record.started.clone());
+        let duration = match (started, finished) {
+            (Some(s), Some(f)) => {
+                let secs = (f - s).num_seconds().max(0);
+                if secs >= 60 { format!("{}m{:02}s", secs / 60, secs % 60) } else { format!("{secs}s") }
+            }
+            _ => "?".into(),
+        };
+        let outcome = serde_json::to_value(record.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let rows: Vec<String> =
+            record.files.iter().map(|f| format!("{} {}", f.file.trim_end_matches(".csv"), f.rows)).collect();
+        let mut rows = rows.join(", ");
+        if rows.chars().count() > 40 {
+            rows = rows.chars().take(39).collect::<String>() + "…";
+        }
+        let zip = record.zip_bytes.map(human_bytes).unwrap_or_default();
+        let last = match (&record.error, &record.destination) {
+            (Some(error), _) => error.lines().next().unwrap_or_default().to_string(),
+            (None, Some(destination)) => destination.clone(),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "{start:<19}  {duration:>8}  {outcome:<8}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
+            record.job
+        ));
+    }
+    out
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
     }
 }

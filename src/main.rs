@@ -12,11 +12,14 @@ mod destination;
 mod detail;
 mod fsutil;
 mod history;
+mod hooks;
+mod lock;
 mod logging;
 mod output;
 mod pipeline;
 mod profiles;
 mod query;
+mod schedule;
 mod secret;
 mod source;
 
@@ -26,13 +29,22 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use cli::{CheckArgs, Cli, Command, InitArgs, RunArgs, ValidateArgs};
+use cli::{CheckArgs, Cli, Command, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs};
 use config::ConfigError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(&cli);
-    match dispatch(&cli) {
+    // The commands that run jobs read the config before logging starts, because the
+    // config names the log file.
+    let preloaded =
+        matches!(cli.command, Command::Run(_) | Command::Schedule(_)).then(|| config::load(&cli.config));
+    let log_file = preloaded
+        .as_ref()
+        .and_then(|loaded| loaded.as_ref().ok())
+        .and_then(|c| c.log_file.clone().map(|file| (file, c.log_keep)));
+    let service = matches!(&cli.command, Command::Schedule(args) if args.next.is_none());
+    logging::init(&cli, log_file, service);
+    match dispatch(&cli, preloaded) {
         Ok(code) => code,
         Err(error) => {
             report_fatal(&error, cli.verbose > 0);
@@ -41,7 +53,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: &Cli) -> Result<ExitCode> {
+fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<ExitCode> {
+    let loaded = || preloaded.unwrap_or_else(|| config::load(&cli.config));
     match &cli.command {
         Command::Config => {
             let config = config::load(&cli.config)?;
@@ -53,11 +66,57 @@ fn dispatch(cli: &Cli) -> Result<ExitCode> {
             print!("{}", secret::redact(&text));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => run(cli, args),
+        Command::Run(args) => run(cli, args, loaded()?),
+        Command::Schedule(args) => schedule(cli, args, loaded()?),
+        Command::History(args) => history(cli, args),
         Command::Check(args) => check(cli, args),
         Command::Validate(args) => validate(args),
         Command::Init(args) => init(cli, args),
     }
+}
+
+/// `schedule`: the service loop, or `--next N`.
+fn schedule(cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<ExitCode> {
+    if let Some(count) = args.next {
+        let now = args.now.unwrap_or_else(chrono::Utc::now);
+        print!("{}", schedule::print_next(&config, count, now)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = pipeline::RunOptions::default();
+    let run_one = |job: &config::Job| match pipeline::run_job(&config, job, &options) {
+        Ok(report) => tracing::info!(
+            job = report.job.as_str(),
+            run_id = report.run_id.as_str(),
+            to = report.delivery.location.as_str(),
+            "run succeeded"
+        ),
+        Err(error) => {
+            let text = secret::redact(&format!("{error:#}"));
+            tracing::error!(job = job.name.as_str(), "run failed: {text}");
+            if !cli.quiet {
+                report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
+            }
+        }
+    };
+    schedule::serve(&config, &run_one)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `history`: past runs as a table (or JSON).
+fn history(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode> {
+    let config = config::load(&cli.config)?;
+    let mut records = history::read(&config.history_file)?;
+    if let Some(job) = &args.job {
+        records.retain(|r| &r.job == job);
+    }
+    let skip = records.len().saturating_sub(args.limit);
+    let records = &records[skip..];
+    if args.json {
+        println!("{}", secret::redact(&serde_json::to_string_pretty(records)?));
+    } else {
+        print!("{}", secret::redact(&history::render_table(records)));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `check`: every hop, step by step; exit 4 when one fails.
@@ -144,8 +203,7 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(cli: &Cli, args: &RunArgs) -> Result<ExitCode> {
-    let config = config::load(&cli.config)?;
+fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
     for name in &args.jobs {
         if !config.jobs.iter().any(|j| &j.name == name) {
             let known: Vec<&str> = config.jobs.iter().map(|j| j.name.as_str()).collect();

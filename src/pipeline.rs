@@ -55,6 +55,8 @@ struct Progress {
 }
 
 pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
+    // A job never runs twice at once (a manual run while the scheduled one is going).
+    let _lock = crate::lock::acquire(&config.history_file, &job.name)?;
     let started = Utc::now();
     let as_of = options.as_of.unwrap_or_else(|| job.today());
     let mut progress = Progress {
@@ -94,6 +96,10 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     };
     // A run whose history cannot be written is a failed run: the audit trail is a promise.
     let recorded = history::append(&config.history_file, &record);
+    if record.outcome == Outcome::Failed {
+        let command = if job.on_failure.is_empty() { &config.on_failure } else { &job.on_failure };
+        crate::hooks::on_failure(command, &record);
+    }
     let (kept, archive) = result?;
     recorded?;
     Ok(RunReport {
