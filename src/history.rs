@@ -137,45 +137,6 @@ pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
     Ok(records)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(job: &str) -> RunRecord {
-        RunRecord {
-            run_id: "r1".into(),
-            job: job.into(),
-            started: "2026-11-23T00:30:00Z".into(),
-            finished: "2026-11-23T00:31:00Z".into(),
-            outcome: Outcome::Success,
-            error: None,
-            as_of: "2026-11-22".into(),
-            files: vec![],
-            zip_name: Some("x.zip".into()),
-            zip_bytes: Some(10),
-            zip_sha256: Some("ab".into()),
-            destination: None,
-            host_key: None,
-            attempts: 1,
-        }
-    }
-
-    #[test]
-    fn appends_and_survives_a_truncated_last_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.jsonl");
-        append(&path, &record("a")).unwrap();
-        append(&path, &record("b")).unwrap();
-        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(b"{\"run_id\":\"r3\",\"jo").unwrap();
-        let records = read(&path).unwrap();
-        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        append(&path, &record("c")).unwrap();
-        let records = read(&path).unwrap();
-        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
-    }
-}
-
 /// Runs as a table for people: start (local time), duration, outcome, rows per file, zip
 /// size, destination or error.
 pub fn render_table(records: &[RunRecord]) -> String {
@@ -229,5 +190,44 @@ fn human_bytes(bytes: u64) -> String {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(job: &str) -> RunRecord {
+        RunRecord {
+            run_id: "r1".into(),
+            job: job.into(),
+            started: "2026-11-23T00:30:00Z".into(),
+            finished: "2026-11-23T00:31:00Z".into(),
+            outcome: Outcome::Success,
+            error: None,
+            as_of: "2026-11-22".into(),
+            files: vec![],
+            zip_name: Some("x.zip".into()),
+            zip_bytes: Some(10),
+            zip_sha256: Some("ab".into()),
+            destination: None,
+            host_key: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn appends_and_survives_a_truncated_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        append(&path, &record("a")).unwrap();
+        append(&path, &record("b")).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"run_id\":\"r3\",\"jo").unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        append(&path, &record("c")).unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 }
