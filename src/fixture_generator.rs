@@ -871,12 +871,11 @@ fn student(d: &Dims, i: u32) -> Student {
         x -= rate;
     }
     let grade = match kind {
-        Kind::ExcludedSchool => 7 + r.below(6) as i8,
-        Kind::SecondaryHere
-        | Kind::SecondaryExcluded
-        | Kind::SecondaryOnly
-        | Kind::SummerSchool
-        | Kind::ExcludedCalendar => 6 + r.below(7) as i8,
+        // At the excluded (6-12) school last year too.
+        Kind::ExcludedSchool | Kind::SecondaryOnly => 7 + r.below(6) as i8,
+        Kind::SecondaryHere | Kind::SecondaryExcluded | Kind::SummerSchool | Kind::ExcludedCalendar => {
+            6 + r.below(7) as i8
+        }
         Kind::LeftNeverClosed => 13,
         Kind::NextYearOnly => -1,
         _ => r.below(13) as i8,
@@ -3863,7 +3862,7 @@ mod tests {
 
     #[test]
     fn statements_are_chunked_and_every_size_works() {
-        for students in [0, 1, 66, 67, 1200] {
+        for students in [0, 1, 66, 67, 5000] {
             let (sql, json) = run(students, 3);
             assert!(json.contains(&format!("\"students\": {students},")));
             let mut rows = 0;

@@ -1,0 +1,278 @@
+//! Nightly operation with the real binary: fire times across daylight-saving changes (a
+//! controllable clock via `schedule --next --now`), the scheduler service with a missed
+//! run caught up and a clean stop on SIGTERM, the job lock, the failure hook, the
+//! history table, the rotated log file, and the service definitions that ship.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Workspace, sqlite};
+
+/// A workspace with a tiny SQLite source and one job `j` into `out`; `job_extra` goes
+/// into the [[job]] table, `top_extra` at the top of the file.
+fn workspace(top_extra: &str, job_extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    let db = ws.path("db.sqlite");
+    sqlite(&db, "CREATE TABLE t (id integer, name text); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    ws.write("q/t.sql", "SELECT id, name FROM t ORDER BY id");
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n{top_extra}\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n\
+             [[job]]\nname = \"j\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"j-{{date}}.zip\"\n{job_extra}\n\
+             [job.destination]\nkind = \"local\"\npath = \"out\"\n",
+            db.display()
+        ),
+    );
+    ws
+}
+
+fn next_times(schedule: &str, tz: &str, now: &str, count: &str) -> String {
+    let ws = workspace("", &format!("schedule = \"{schedule}\"\ntimezone = \"{tz}\"\n"));
+    let run = ws.run(&["schedule", "--next", count, "--now", now]);
+    run.assert_ok();
+    run.stdout
+}
+
+#[test]
+fn fire_times_across_spring_forward() {
+    // 2026-03-08 02:00 → 03:00 in both zones: a 02:30 job runs once, at 03:00.
+    let chicago = next_times("30 2 * * *", "America/Chicago", "2026-03-06T12:00:00Z", "4");
+    assert!(chicago.contains("2026-03-07 02:30 CST (2026-03-07 08:30 UTC)"), "{chicago}");
+    assert!(chicago.contains("2026-03-08 03:00 CDT (2026-03-08 08:00 UTC)"), "{chicago}");
+    assert!(chicago.contains("2026-03-09 02:30 CDT (2026-03-09 07:30 UTC)"), "{chicago}");
+    assert_eq!(
+        chicago.matches("2026-03-08").count(),
+        2,
+        "once that night (local and UTC columns):\n{chicago}"
+    );
+    let new_york = next_times("30 2 * * *", "America/New_York", "2026-03-06T12:00:00Z", "4");
+    assert!(new_york.contains("2026-03-08 03:00 EDT (2026-03-08 07:00 UTC)"), "{new_york}");
+}
+
+#[test]
+fn fire_times_across_fall_back() {
+    // 2026-11-01 01:00-02:00 happens twice: a 01:30 job runs once, at the first 01:30.
+    for (tz, first) in [
+        ("America/Chicago", "2026-11-01 01:30 CDT (2026-11-01 06:30 UTC)"),
+        ("America/New_York", "2026-11-01 01:30 EDT (2026-11-01 05:30 UTC)"),
+    ] {
+        let out = next_times("30 1 * * *", tz, "2026-10-31T12:00:00Z", "3");
+        assert!(out.contains(first), "{out}");
+        assert_eq!(out.matches("2026-11-01 01:30").count(), 1, "{out}");
+        assert!(out.contains("2026-11-02 01:30 CST") || out.contains("2026-11-02 01:30 EST"), "{out}");
+    }
+}
+
+#[test]
+fn an_evening_job_stays_at_1830_local() {
+    let out = next_times("30 18 * * *", "America/Chicago", "2026-10-30T12:00:00Z", "5");
+    for line in ["2026-10-31 18:30 CDT (2026-10-31 23:30 UTC)", "2026-11-01 18:30 CST (2026-11-02 00:30 UTC)"]
+    {
+        assert!(out.contains(line), "{out}");
+    }
+    assert_eq!(out.matches(" 18:30 C").count(), 5, "{out}");
+}
+
+#[test]
+fn a_bad_cron_expression_is_a_config_error() {
+    let ws = workspace("", "schedule = \"30 18 * *\"\n");
+    ws.run(&["schedule", "--next", "1"])
+        .assert_code(2)
+        .assert_stderr_contains("job[0].schedule: expected a 5-field cron expression");
+}
+
+#[test]
+fn the_service_catches_up_a_missed_run_and_stops_cleanly_on_sigterm() {
+    let ws = workspace("", "schedule = \"30 18 * * *\"\ntimezone = \"America/Chicago\"\ncatch_up = true\n");
+    // The job last ran a week ago: at least one 18:30 was missed since.
+    let week_ago =
+        (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ws.write(
+        "history.jsonl",
+        &format!(
+            "{{\"run_id\":\"old\",\"job\":\"j\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
+        ),
+    );
+    let mut child = Command::new(common::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "config.toml", "schedule"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the caught-up run to land in the history.
+    let started = Instant::now();
+    while ws.history().iter().filter(|r| r["outcome"] == "success").count() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no catch-up run: {}", ws.history_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stop = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(stop.elapsed() < Duration::from_secs(5), "stopped within a bounded time");
+    assert!(status.success(), "a requested stop is a clean exit: {status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("a scheduled run was missed while sis-extract was not running"), "{stderr}");
+    assert!(stderr.contains("stopping: no new runs"), "{stderr}");
+    let outcomes: Vec<String> =
+        ws.history().iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect();
+    assert_eq!(outcomes, ["success", "missed", "success"]);
+    assert!(
+        ws.path("lock").parent().unwrap().read_dir().unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".lock")),
+        "lock released"
+    );
+}
+
+#[test]
+fn a_second_run_while_the_first_holds_the_lock_is_refused_and_a_stale_lock_taken_over() {
+    let ws = workspace("", "");
+    // A live process holds the lock.
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    ws.write(".sis-extract-j.lock", &format!("{} 2026-11-23T18:30:00Z\n", holder.id()));
+    let run = ws.run(&["run"]);
+    run.assert_code(1).assert_stderr_contains(&format!(
+        "job \"j\" is already running (process {}, since 2026-11-23T18:30:00Z); a job never runs twice at once",
+        holder.id()
+    ));
+    assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Its process is gone: the lock is stale and taken over.
+    let run = ws.run(&["run"]);
+    run.assert_ok().assert_stderr_contains("taking over a stale lock left by process");
+    assert!(!ws.path(".sis-extract-j.lock").exists(), "released after the run");
+}
+
+#[test]
+fn the_failure_hook_gets_the_report() {
+    let ws = workspace(
+        "",
+        "on_failure = [\"sh\", \"-c\", \"cat > hook.json; env | grep '^SIS_EXTRACT_' | sort > hook.env\"]\n",
+    );
+    ws.write("q/t.sql", "SELECT no_such_column FROM t");
+    ws.run(&["run"]).assert_code(1);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("hook.json")).unwrap()).unwrap();
+    assert_eq!(report["outcome"], "failed");
+    assert!(report["error"].as_str().unwrap().contains("t.sql"));
+    let env = std::fs::read_to_string(ws.path("hook.env")).unwrap();
+    assert!(env.contains("SIS_EXTRACT_JOB=j\n") && env.contains("SIS_EXTRACT_OUTCOME=failed\n"), "{env}");
+    assert!(env.contains("SIS_EXTRACT_ERROR=") && env.contains("SIS_EXTRACT_RUN_ID="), "{env}");
+    // A successful run does not call it.
+    std::fs::remove_file(ws.path("hook.json")).unwrap();
+    ws.write("q/t.sql", "SELECT id FROM t");
+    ws.run(&["run"]).assert_ok();
+    assert!(!ws.path("hook.json").exists());
+}
+
+#[test]
+fn history_shows_a_mix_of_runs_and_survives_a_truncated_line() {
+    let ws = workspace("", "");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    ws.write("q/t.sql", "SELECT nope FROM t");
+    ws.run(&["run"]).assert_code(1);
+    ws.write("q/t.sql", "SELECT id, name FROM t");
+    ws.run(&["run", "--dry-run"]).assert_ok();
+    let mut text = ws.history_text();
+    text.push_str("{\"run_id\":\"cut-off\",\"jo");
+    ws.write("history.jsonl", &text);
+    let run = ws.run(&["history"]);
+    run.assert_ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("START (local)")
+            && lines[0].contains("OUTCOME")
+            && lines[0].contains("DESTINATION / ERROR")
+    );
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert!(
+        lines[1].contains("success") && lines[1].contains("t 2") && lines[1].contains("out/j-20260115.zip")
+    );
+    assert!(lines[2].contains("failed") && lines[2].contains("t.sql"));
+    assert!(lines[3].contains("dry_run"));
+    assert!(run.stderr.contains("skipped an unreadable record"), "{}", run.stderr);
+    let json = ws.run(&["history", "--json", "--limit", "2"]);
+    let records: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 2);
+    assert_eq!(records[1]["outcome"], "dry_run");
+    let only = ws.run(&["history", "--job", "other"]);
+    assert_eq!(only.stdout, "no runs recorded yet\n");
+}
+
+#[test]
+fn the_log_file_rotates_daily_and_holds_each_stage() {
+    let mut ws = workspace("log_file = \"logs/sis-extract.log\"\nlog_keep = 3\n", "");
+    ws.set_env("UNUSED_SECRET", "x");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let logs: Vec<std::path::PathBuf> =
+        std::fs::read_dir(ws.path("logs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(logs.len(), 1);
+    let name = logs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("sis-extract.") && name.ends_with(".log"), "{name}");
+    let text = std::fs::read_to_string(&logs[0]).unwrap();
+    for stage in ["run started", "connected read-only", "extracted", "zipped", "delivered"] {
+        assert!(text.contains(stage), "{stage} missing from the log:\n{text}");
+    }
+    assert!(text.contains("job=\"j\"") && text.contains("run_id="), "{text}");
+    assert!(text.contains("rows=2"), "{text}");
+}
+
+#[test]
+fn the_service_definitions_that_ship_are_valid() {
+    let repo = common::repo();
+    let ws = Workspace::new();
+    // systemd: verify the units with the real binary in place of /usr/local/bin.
+    if Command::new("systemd-analyze").arg("--version").output().is_ok() {
+        for unit in ["sis-extract.service", "sis-extract-run@.service"] {
+            let text = std::fs::read_to_string(repo.join("examples/linux").join(unit)).unwrap();
+            assert!(text.contains("ExecStart=/usr/local/bin/sis-extract -c /etc/sis-extract/config.toml"));
+            let local = ws.write(
+                &unit.replace("@.", "@demo."),
+                &text
+                    .replace("/usr/local/bin/sis-extract", common::bin())
+                    .replace("User=sis-extract\n", "")
+                    .replace("Group=sis-extract\n", ""),
+            );
+            let output = Command::new("systemd-analyze").arg("verify").arg(&local).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let complaints: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    l.contains(&*local.file_name().unwrap().to_string_lossy()) && !l.contains("Documentation")
+                })
+                .collect();
+            assert!(complaints.is_empty(), "{unit}: {stderr}");
+        }
+        let timer = std::fs::read_to_string(repo.join("examples/linux/sis-extract-run@.timer")).unwrap();
+        assert!(timer.contains("OnCalendar=*-*-* 18:30:00 America/Chicago"));
+        let output = Command::new("systemd-analyze")
+            .args(["calendar", "*-*-* 18:30:00 America/Chicago"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let cron = std::fs::read_to_string(repo.join("examples/linux/crontab")).unwrap();
+    let line = cron.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert!(
+        line.starts_with("30 18 * * * /usr/local/bin/sis-extract")
+            && line.ends_with("run --job schoolstatus")
+    );
+    // Task Scheduler XML: well-formed, and it runs `sis-extract.exe … run`.
+    let xml = repo.join("examples/windows/sis-extract-task.xml");
+    let output =
+        Command::new("xmllint").arg("--noout").arg(&xml).output().expect("xmllint (libxml2-utils) installed");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert!(text.contains("<Command>C:\\Program Files\\sis-extract\\sis-extract.exe</Command>"));
+    assert!(text.contains("run --job schoolstatus</Arguments>"));
+    assert!(text.contains("<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>"));
+}
