@@ -18,6 +18,7 @@ mod logging;
 mod output;
 mod pipeline;
 mod profiles;
+mod progress;
 mod query;
 mod schedule;
 mod secret;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         .and_then(|c| c.log_file.clone().map(|file| (file, c.log_keep)));
     let service = matches!(&cli.command, Command::Schedule(args) if args.next.is_none());
     logging::init(&cli, log_file, service);
+    progress::init(cli.quiet || service);
     match dispatch(&cli, preloaded) {
         Ok(code) => code,
         Err(error) => {

@@ -17,6 +17,7 @@ use crate::output::FileReport;
 use crate::output::csv::CsvFile;
 use crate::output::oneroster::{self, OneRosterFile, Version};
 use crate::output::validate;
+use crate::progress::Counting;
 use crate::query::{self, SqlFile};
 use crate::source::Source;
 
@@ -245,7 +246,13 @@ fn write_csv_files(
         let file_name = format!("{}.csv", query.name);
         let path = set_dir.join(&file_name);
         let mut csv = CsvFile::create(&path, job.bom, job.line_ending)?;
-        source.extract(query, progress.as_of, &mut csv)?;
+        let file_label = format!("{}.sql", query.name);
+        source.extract(
+            query,
+            progress.as_of,
+            &mut Counting { inner: &mut csv, file: &file_label, rows: 0 },
+        )?;
+        crate::progress::clear();
         let (rows, bytes, header) = csv.finish()?;
         tracing::info!(
             file = file_name.as_str(),
@@ -317,7 +324,13 @@ fn write_oneroster_set(
         let spec = oneroster::file_spec(version, &query.name).expect("checked before connecting");
         let path = set_dir.join(format!("{}.csv", spec.name));
         let mut file = OneRosterFile::create(&path, spec, version, job.bom, job.line_ending, &job.grade_map)?;
-        source.extract(query, progress.as_of, &mut file)?;
+        let file_label = format!("{}.sql", query.name);
+        source.extract(
+            query,
+            progress.as_of,
+            &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
+        )?;
+        crate::progress::clear();
         for written in file.finish()? {
             if written.rows == 0 && !spec.required_file {
                 // OneRoster permits no empty files: an optional file without rows is left

@@ -276,3 +276,22 @@ fn the_service_definitions_that_ship_are_valid() {
     assert!(text.contains("run --job schoolstatus</Arguments>"));
     assert!(text.contains("<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>"));
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_logs() {
+    let ws = workspace("", "");
+    // Not a terminal (a pipe, as under cron or CI): no progress at all.
+    let run = ws.run(&["run", "--as-of", "2026-01-15"]);
+    run.assert_ok();
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("t.sql: "), "{:?}", run.stderr);
+    // On a terminal (a pseudo-terminal from util-linux `script`): the progress line appears.
+    let command = format!("{} -c config.toml run --as-of 2026-01-16", common::bin());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(ws.dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("\r\x1b[2K  t.sql: running"), "{text:?}");
+}

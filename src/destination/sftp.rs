@@ -144,6 +144,7 @@ fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result<Deliv
         let mut local = std::fs::File::open(zip)
             .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?;
         let mut buffer = vec![0u8; WRITE_CHUNK];
+        let mut sent = 0u64;
         loop {
             let n = local
                 .read(&mut buffer)
@@ -154,6 +155,8 @@ fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result<Deliv
             remote
                 .write_all(&buffer[..n])
                 .map_err(|e| classify_io(e, &format!("uploading to {partial} on {where_}")))?;
+            sent += n as u64;
+            crate::progress::uploaded(name, sent, local_size);
         }
         // fsync@openssh.com: the bytes are on the server's disk before the rename makes
         // them visible. Servers without the extension are fine without it.
