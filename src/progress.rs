@@ -40,7 +40,7 @@ pub fn clear() {
 
 /// Bytes of `name` uploaded so far.
 pub fn uploaded(name: &str, sent: u64, total: u64) {
-    let percent = if total == 0 { 100 } else { sent * 100 / total };
+    let percent = (sent * 100).checked_div(total).unwrap_or(100);
     draw(&format!("  uploading {name}: {} of {} KiB ({percent}%)", sent / 1024, total / 1024), sent == total);
 }
 
