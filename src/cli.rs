@@ -158,6 +158,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Deliver even if a safety guard trips (a big drop in rows, a changed header, a
+    /// missing or empty file); the run is recorded as forced.
+    #[arg(long, visible_alias = "accept-changes")]
+    pub force: bool,
+
     /// Keep the produced CSV files and zip in this folder (created if missing).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,

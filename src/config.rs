@@ -78,7 +78,56 @@ struct RawJob {
     schedule: Option<String>,
     catch_up: Option<bool>,
     on_failure: Option<Vec<String>>,
+    guards: Option<RawGuards>,
     destination: RawDestination,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuards {
+    max_row_drop: Option<RowDrop>,
+    files: Option<std::collections::BTreeMap<String, RowDrop>>,
+}
+
+/// How far a file's row count may fall below the last good run's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RowDrop {
+    /// Percent of the last good run's rows, e.g. `"10%"`.
+    Percent(f64),
+    /// Rows, e.g. `500`.
+    Rows(u64),
+}
+
+impl<'de> Deserialize<'de> for RowDrop {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        let parsed = match &value {
+            toml::Value::Integer(i) if *i >= 0 => Some(RowDrop::Rows(*i as u64)),
+            toml::Value::String(s) => s
+                .trim()
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(RowDrop::Percent),
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            de::Error::custom(format!(
+                "expected a percentage such as \"10%\" or a row count such as 500, found {}",
+                describe(&value)
+            ))
+        })
+    }
+}
+
+/// Safety guards: how much a run may differ from the last good one before delivery stops.
+#[derive(Debug, Clone, Serialize)]
+pub struct Guards {
+    pub max_row_drop: RowDrop,
+    /// Per-file limits, by file name without `.csv` (`users`), overriding `max_row_drop`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, RowDrop>,
 }
 
 /// One flat shape for every destination kind, so that each key keeps its own path in error
@@ -325,6 +374,7 @@ pub struct Job {
     /// Command run when this job fails, with the run's record as JSON on stdin.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub on_failure: Vec<String>,
+    pub guards: Guards,
     pub destination: Destination,
 }
 
@@ -722,6 +772,10 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         schedule: raw.schedule.map(|s| s.trim().to_string()),
         catch_up: raw.catch_up.unwrap_or(false),
         on_failure,
+        guards: Guards {
+            max_row_drop: raw.guards.as_ref().and_then(|g| g.max_row_drop).unwrap_or(RowDrop::Percent(10.0)),
+            files: raw.guards.and_then(|g| g.files).unwrap_or_default(),
+        },
         destination,
     })
 }

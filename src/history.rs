@@ -21,6 +21,8 @@ pub enum Outcome {
     Failed,
     /// A scheduled run that did not happen (sis-extract was not running at the time).
     Missed,
+    /// Stopped by a safety guard before delivery (exit 3); the set was kept locally.
+    Guarded,
 }
 
 /// One job run.
@@ -51,6 +53,12 @@ pub struct RunRecord {
     pub host_key: Option<String>,
     #[serde(default)]
     pub attempts: u32,
+    /// Delivered with `--force` although a guard tripped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+    /// Why the guards tripped (for `guarded` and forced runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guard_reasons: Vec<String>,
 }
 
 /// Appends `record` as one line. The line is written with a single `write` on a file
@@ -108,6 +116,8 @@ pub fn record_missed(path: &Path, job: &crate::config::Job, fire_time: chrono::D
         destination: None,
         host_key: None,
         attempts: 0,
+        forced: false,
+        guard_reasons: Vec::new(),
     };
     if let Err(e) = append(path, &record) {
         tracing::error!("cannot record the missed run: {e:#}");
@@ -213,6 +223,8 @@ mod tests {
             destination: None,
             host_key: None,
             attempts: 1,
+            forced: false,
+            guard_reasons: Vec::new(),
         }
     }
 

@@ -11,6 +11,7 @@ mod config;
 mod destination;
 mod detail;
 mod fsutil;
+mod guards;
 mod history;
 mod hooks;
 mod lock;
@@ -216,8 +217,14 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
             )));
         }
     }
-    let options = pipeline::RunOptions { dry_run: args.dry_run, keep: args.keep.clone(), as_of: args.as_of };
+    let options = pipeline::RunOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        keep: args.keep.clone(),
+        as_of: args.as_of,
+    };
     let mut failed = Vec::new();
+    let mut guarded = 0;
     for job in config.jobs.iter().filter(|j| args.jobs.is_empty() || args.jobs.contains(&j.name)) {
         match pipeline::run_job(&config, job, &options) {
             Ok(report) => {
@@ -226,6 +233,9 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
                 }
             }
             Err(error) => {
+                if error.is::<guards::GuardTripped>() {
+                    guarded += 1;
+                }
                 report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
                 failed.push(job.name.clone());
             }
@@ -237,7 +247,8 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
         if config.jobs.len() > 1 {
             eprintln!("sis-extract: {} job(s) failed: {}", failed.len(), failed.join(", "));
         }
-        Ok(ExitCode::from(1))
+        // 3 when only safety guards stopped deliveries, 1 when anything else failed.
+        Ok(ExitCode::from(if guarded == failed.len() { 3 } else { 1 }))
     }
 }
 
@@ -265,6 +276,7 @@ fn print_report(report: &pipeline::RunReport) {
     for file in &report.files {
         let _ = writeln!(out, "  {:<28} {:>10} rows  {:>12} bytes", file.file, file.rows, file.bytes);
     }
+    let _ = writeln!(out, "  safety guards: {}", report.guard_note);
     let _ = writeln!(out, "  run {} recorded in the history", report.run_id);
     if let Some(kept) = &report.kept {
         let _ = writeln!(out, "  files kept in {}", kept.display());
@@ -292,5 +304,11 @@ fn report_fatal(error: &anyhow::Error, verbose: bool) {
 }
 
 fn exit_code_for(error: &anyhow::Error) -> ExitCode {
-    if error.chain().any(|cause| cause.is::<ConfigError>()) { ExitCode::from(2) } else { ExitCode::from(1) }
+    if error.chain().any(|cause| cause.is::<ConfigError>()) {
+        ExitCode::from(2)
+    } else if error.chain().any(|cause| cause.is::<guards::GuardTripped>()) {
+        ExitCode::from(3)
+    } else {
+        ExitCode::from(1)
+    }
 }

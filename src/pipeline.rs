@@ -12,6 +12,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use crate::archive::{self, Archive};
 use crate::config::{Config, Job};
 use crate::destination::{self, Deliver, Delivery, DryRun};
+use crate::guards::{self, GuardTripped, Verdict};
 use crate::history::{self, Outcome, RunRecord};
 use crate::output::FileReport;
 use crate::output::csv::CsvFile;
@@ -25,6 +26,8 @@ use crate::source::Source;
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub dry_run: bool,
+    /// Deliver even when a safety guard trips (recorded as forced).
+    pub force: bool,
     pub keep: Option<PathBuf>,
     pub as_of: Option<NaiveDate>,
 }
@@ -42,6 +45,8 @@ pub struct RunReport {
     pub dry_run: bool,
     /// Where `--keep` (or a dry run) left the produced files.
     pub kept: Option<PathBuf>,
+    /// What the safety guards compared the set with, in words.
+    pub guard_note: String,
 }
 
 /// Everything known about a run so far, so that a failure is recorded as fully as a success.
@@ -53,6 +58,9 @@ struct Progress {
     archive_name: String,
     archive: Option<Archive>,
     delivery: Option<Delivery>,
+    guard_note: String,
+    guard_reasons: Vec<String>,
+    forced: bool,
 }
 
 pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
@@ -68,6 +76,9 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         archive_name: job.archive_name(as_of),
         archive: None,
         delivery: None,
+        guard_note: String::new(),
+        guard_reasons: Vec::new(),
+        forced: false,
     };
     let _span =
         tracing::info_span!("run", job = job.name.as_str(), run_id = progress.run_id.as_str()).entered();
@@ -75,6 +86,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
 
     let result = execute(config, job, options, &mut progress);
     let outcome = match (&result, options.dry_run) {
+        (Err(e), _) if e.is::<GuardTripped>() => Outcome::Guarded,
         (Err(_), _) => Outcome::Failed,
         (Ok(_), true) => Outcome::DryRun,
         (Ok(_), false) => Outcome::Success,
@@ -94,10 +106,12 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         destination: progress.delivery.as_ref().map(|d| d.location.clone()),
         host_key: progress.delivery.as_ref().and_then(|d| d.host_key.clone()),
         attempts: progress.delivery.as_ref().map_or(0, |d| d.attempts),
+        forced: progress.forced,
+        guard_reasons: progress.guard_reasons.clone(),
     };
     // A run whose history cannot be written is a failed run: the audit trail is a promise.
     let recorded = history::append(&config.history_file, &record);
-    if record.outcome == Outcome::Failed {
+    if matches!(record.outcome, Outcome::Failed | Outcome::Guarded) {
         let command = if job.on_failure.is_empty() { &config.on_failure } else { &job.on_failure };
         crate::hooks::on_failure(command, &record);
     }
@@ -113,6 +127,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         delivery: progress.delivery.unwrap_or_default(),
         dry_run: options.dry_run,
         kept,
+        guard_note: progress.guard_note,
     })
 }
 
@@ -175,6 +190,47 @@ fn execute(
                 report_path.display(),
                 kept.display()
             );
+        }
+    }
+
+    // Safety guards: compare with the last successful delivery before anything is zipped.
+    let history_records = history::read(&config.history_file)?;
+    match guards::check(&job.name, &job.guards, &history_records, &progress.files) {
+        Verdict::FirstRun => {
+            progress.guard_note =
+                "first run of this job: there was no earlier delivery to compare with".into();
+        }
+        Verdict::Passed { run_id } => {
+            progress.guard_note =
+                format!("row counts and headers are within the limits of the last good run {run_id}");
+        }
+        Verdict::Tripped { run_id, reasons } if options.force => {
+            tracing::warn!(
+                reasons = reasons.join("; ").as_str(),
+                "safety guards tripped; delivering anyway because of --force"
+            );
+            progress.guard_note =
+                format!("FORCED past the safety guards (compared with run {run_id}): {}", reasons.join("; "));
+            progress.guard_reasons = reasons;
+            progress.forced = true;
+        }
+        Verdict::Tripped { run_id, reasons } => {
+            let kept = match &options.keep {
+                Some(dir) => {
+                    keep_copies(dir, &produced, None)?;
+                    dir.clone()
+                }
+                None => work.keep().join("set"),
+            };
+            let listed = reasons.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n");
+            progress.guard_reasons = reasons;
+            return Err(GuardTripped(format!(
+                "a safety guard stopped the delivery; compared with the last good run {run_id}:\n{listed}\n\
+                 The set is kept in {} for inspection. If the change is expected (a new school year, a \
+                 cleaned-up roster), run again with --force",
+                kept.display()
+            ))
+            .into());
         }
     }
 
