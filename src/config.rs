@@ -493,8 +493,30 @@ impl fmt::Display for Destination {
     }
 }
 
+/// Warns (on stderr, before logging starts) about a file holding secrets that others may
+/// read: the config file, key files and secret files should be readable by their owner only.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "sis-extract: warning: {what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                metadata.permissions().mode() & 0o777,
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+}
+
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config> {
+    warn_if_readable_by_others(path, "the config file");
     let text = std::fs::read(path).map_err(|e| {
         ConfigError(format!(
             "cannot read config file {}: {e}. Pass the right file with -c PATH, or copy config.example.toml",
@@ -690,6 +712,7 @@ fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         })?,
         SecretRef::File(file) => {
             let file = resolve(&file);
+            warn_if_readable_by_others(&file, &format!("the secret file of {key}"));
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 config_error(key, format!("cannot read secret file {}: {e}", file.display()))
             })?;
@@ -861,7 +884,11 @@ fn validate_destination(
                     }
                 }
                 (None, Some(key_file)) => SftpAuth::Key {
-                    key_file: resolve(&key_file),
+                    key_file: {
+                        let path = resolve(&key_file);
+                        warn_if_readable_by_others(&path, &format!("the private key of {key}"));
+                        path
+                    },
                     key_passphrase: raw
                         .key_passphrase
                         .map(|p| load_secret(p, &format!("{key}.key_passphrase"), resolve))

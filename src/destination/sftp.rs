@@ -253,7 +253,8 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
     };
     Err(Failure::Permanent(anyhow!(
         "the SFTP server {}:{} presented a host key that does not match {pin}; refusing to send credentials. \
-         The server offers: {offered}. If the vendor really changed its key, confirm the new fingerprint with \
+         The server offers: {offered}. THE HOST KEY HAS CHANGED, or this is not the vendor's server (someone may \
+         be intercepting the connection). If the vendor really changed its key, confirm the new fingerprint with \
          the vendor by phone or ticket, then update the pin",
         config.host,
         config.port

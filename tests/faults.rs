@@ -1,0 +1,260 @@
+//! All-or-nothing delivery under real faults: a full remote disk, a rename that fails, a
+//! database connection killed mid-query, an SSH session killed mid-upload, and Ctrl-C.
+//! Each time: last night's file is untouched, nothing half-written is visible to the
+//! vendor, the history says what happened, and a re-run succeeds.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Workspace, psql, service, sqlite};
+
+const OLD: &[u8] = b"last night's zip";
+
+/// The SFTP fault tests run one at a time: one of them kills the SFTP user's sessions,
+/// and another throttles the port.
+static SFTP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SFTP.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A fresh remote folder owned by the SFTP user, holding last night's file.
+fn remote_folder(test: &str) -> (PathBuf, String) {
+    let relative = format!("incoming/fault-{test}-{}", std::process::id());
+    let absolute = PathBuf::from(service("SIS_TEST_SSH_HOME")).join(&relative);
+    let _ = Command::new("umount").arg(&absolute).stderr(Stdio::null()).status();
+    let _ = std::fs::remove_dir_all(&absolute);
+    std::fs::create_dir_all(&absolute).unwrap();
+    (absolute, relative)
+}
+
+fn chown_to_sftp_user(path: &Path) {
+    let user = service("SIS_TEST_SSH_USER");
+    assert!(
+        Command::new("chown").arg("-R").arg(format!("{user}:{user}")).arg(path).status().unwrap().success()
+    );
+}
+
+/// A job reading `rows` rows of incompressible text from SQLite into the SFTP folder.
+fn sftp_workspace(remote_dir: &str, rows: u32) -> Workspace {
+    let mut ws = Workspace::new();
+    let db = ws.path("db.sqlite");
+    sqlite(
+        &db,
+        &format!(
+            "CREATE TABLE t (id integer, noise text);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             INSERT INTO t SELECT i, hex(randomblob(400)) FROM n;"
+        ),
+    );
+    ws.write("q/t.sql", "SELECT id, noise FROM t ORDER BY id");
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\nmax_text_length = 1000\n\n\
+             [[job]]\nname = \"v\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"roster.zip\"\n\n\
+             [job.destination]\nkind = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\npassword = {{ env = \"PW\" }}\n\
+             host_key = \"{}\"\nremote_dir = \"{remote_dir}\"\ntimeout = \"5s\"\nattempts = 1\n",
+            db.display(),
+            service("SIS_TEST_SSH_PORT"),
+            service("SIS_TEST_SSH_USER"),
+            service("SIS_TEST_SSH_HOSTKEY_ED25519"),
+        ),
+    );
+    ws.set_env("PW", &service("SIS_TEST_SSH_PASSWORD"));
+    ws
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_full_remote_disk_leaves_last_nights_file_and_no_temporary_file() {
+    let _serial = serial();
+    let (remote, relative) = remote_folder("full");
+    assert!(
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(&remote)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::write(remote.join("roster.zip"), OLD).unwrap();
+    chown_to_sftp_user(&remote);
+    // About 1.6 MB of hex text: its zip cannot fit in 256 KiB.
+    let ws = sftp_workspace(&relative, 2000);
+    let run = ws.run(&["run"]);
+    run.assert_code(1).assert_stderr_contains("uploading to");
+    assert_eq!(listing(&remote), ["roster.zip"], "no temporary file left");
+    assert_eq!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD, "last night's file untouched");
+    assert_eq!(ws.history()[0]["outcome"], "failed");
+    // Room again: the re-run delivers.
+    assert!(Command::new("umount").arg(&remote).status().unwrap().success());
+    std::fs::write(remote.join("roster.zip"), OLD).unwrap();
+    chown_to_sftp_user(&remote);
+    ws.run(&["run"]).assert_ok();
+    assert_eq!(listing(&remote), ["roster.zip"]);
+    assert_ne!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD);
+}
+
+#[test]
+fn a_rename_that_fails_leaves_no_temporary_file() {
+    let _serial = serial();
+    let (remote, relative) = remote_folder("rename");
+    // A non-empty folder where the zip should go: the rename onto it fails.
+    std::fs::create_dir_all(remote.join("roster.zip/inside")).unwrap();
+    chown_to_sftp_user(&remote);
+    let ws = sftp_workspace(&relative, 10);
+    ws.run(&["run"]).assert_code(1).assert_stderr_contains("renaming");
+    assert_eq!(listing(&remote), ["roster.zip"]);
+    assert!(remote.join("roster.zip").is_dir(), "untouched");
+    assert_eq!(ws.history()[0]["outcome"], "failed");
+    std::fs::remove_dir_all(remote.join("roster.zip")).unwrap();
+    ws.run(&["run"]).assert_ok();
+    assert!(remote.join("roster.zip").is_file());
+}
+
+/// Drops loopback packets to the test sshd above a rate, so an upload takes seconds.
+struct Throttle(String);
+
+impl Throttle {
+    fn new(port: &str) -> Throttle {
+        let rule = format!(
+            "-o lo -p tcp --dport {port} -m hashlimit --hashlimit-above 300/sec --hashlimit-mode dstport --hashlimit-name sisx{port} -j DROP"
+        );
+        let args: Vec<&str> = rule.split(' ').collect();
+        assert!(Command::new("iptables").args(["-I", "OUTPUT"]).args(&args).status().unwrap().success());
+        Throttle(rule)
+    }
+}
+
+impl Drop for Throttle {
+    fn drop(&mut self) {
+        let args: Vec<&str> = self.0.split(' ').collect();
+        let _ = Command::new("iptables").args(["-D", "OUTPUT"]).args(&args).status();
+    }
+}
+
+#[test]
+fn an_ssh_session_killed_mid_upload_leaves_only_a_hidden_temporary_file_that_the_next_run_replaces() {
+    let _serial = serial();
+    let (remote, relative) = remote_folder("killed");
+    std::fs::write(remote.join("roster.zip"), OLD).unwrap();
+    chown_to_sftp_user(&remote);
+    let ws = sftp_workspace(&relative, 4000);
+    let throttle = Throttle::new(&service("SIS_TEST_SSH_PORT"));
+    let mut child = Command::new(common::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "config.toml", "run"])
+        .env("PW", service("SIS_TEST_SSH_PASSWORD"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the upload has started, then kill the user's sshd session process.
+    let partial = remote.join(".roster.zip.partial");
+    let started = Instant::now();
+    while !partial.exists() || std::fs::metadata(&partial).map(|m| m.size()).unwrap_or(0) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the upload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let user = service("SIS_TEST_SSH_USER");
+    let _ = Command::new("pkill").args(["-KILL", "-f", &format!("sshd: {user}")]).status();
+    let output = child.wait_with_output().unwrap();
+    drop(throttle);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD, "last night's file untouched");
+    // Only the hidden, clearly named temporary file can remain; never a half-written roster.zip.
+    assert!(
+        listing(&remote).iter().all(|n| n == "roster.zip" || n == ".roster.zip.partial"),
+        "{:?}",
+        listing(&remote)
+    );
+    assert_eq!(ws.history()[0]["outcome"], "failed");
+    ws.run(&["run"]).assert_ok();
+    assert_eq!(listing(&remote), ["roster.zip"], "the re-run replaced and removed the temporary file");
+    assert_ne!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD);
+}
+
+fn pg_workspace(query: &str) -> Workspace {
+    let mut ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write("q/slow.sql", query);
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"DB_PW\" }}\n\n{}",
+            service("SIS_TEST_PG_CONN"),
+            service("SIS_TEST_PG_READER_USER"),
+            common::local_job("p", "q", "out")
+        ),
+    );
+    ws.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
+    ws
+}
+
+#[test]
+fn a_database_connection_killed_mid_query_fails_cleanly() {
+    let marker = format!("fault_{}", std::process::id());
+    let ws = pg_workspace(&format!("SELECT pg_sleep(20) IS NULL AS {marker}"));
+    let child = Command::new(common::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "config.toml", "run"])
+        .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let killed = psql(
+            &service("SIS_TEST_PG_SUPERUSER_URL"),
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND pid <> pg_backend_pid()"
+            ),
+        );
+        if killed.trim() == "1" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the query never showed up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("slow.sql"), "{stderr}");
+    assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing delivered");
+    assert_eq!(ws.history()[0]["outcome"], "failed");
+    ws.write("q/slow.sql", "SELECT 1 AS one");
+    ws.run(&["run"]).assert_ok();
+}
+
+#[test]
+fn ctrl_c_mid_run_leaves_nothing_under_a_final_name() {
+    let ws = pg_workspace("SELECT pg_sleep(20) IS NULL AS slept");
+    let child = Command::new(common::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "config.toml", "run", "--keep", "kept"])
+        .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing in the destination");
+    assert!(!ws.path("kept").exists(), "nothing kept under a final name");
+}
