@@ -154,7 +154,7 @@ fn an_ssh_session_killed_mid_upload_leaves_only_a_hidden_temporary_file_that_the
     chown_to_sftp_user(&remote);
     let ws = sftp_workspace(&relative, 4000);
     let throttle = Throttle::new(&service("SIS_TEST_SSH_PORT"));
-    let mut child = Command::new(common::bin())
+    let child = Command::new(common::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run"])
         .env("PW", service("SIS_TEST_SSH_PASSWORD"))
