@@ -188,6 +188,9 @@ impl Source {
     /// Runs `query` with every `?` bound to `as_of`, streaming its rows into `sink`.
     /// Returns the number of rows.
     pub fn extract(&self, query: &SqlFile, as_of: NaiveDate, sink: &mut dyn RowSink) -> Result<u64> {
+        // Again before every query: an earlier query of the job could have called
+        // set_config('default_transaction_read_only', 'off', …) from inside a SELECT.
+        self.enforce_read_only()?;
         let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let mut statement = self.connection.preallocate()?;
         let timeout = self.config_query_timeout.as_secs() as usize;

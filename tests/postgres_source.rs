@@ -175,3 +175,65 @@ fn the_query_timeout_cancels_a_slow_query() {
     ws.run(&["run"]).assert_code(1).assert_stderr_contains("slow.sql");
     assert!(started.elapsed() < std::time::Duration::from_secs(25), "cancelled, not waited out");
 }
+
+#[test]
+fn every_write_form_is_refused_or_fails_read_only_and_the_table_checksum_is_unchanged() {
+    let t = table("corpus");
+    let reader = service("SIS_TEST_PG_READER_USER");
+    owner(&format!(
+        "CREATE TABLE {t} (id int PRIMARY KEY, name text); INSERT INTO {t} SELECT g, 'n' || g FROM generate_series(1, 50) g;
+         CREATE SEQUENCE {t}_seq; GRANT USAGE ON SEQUENCE {t}_seq TO {reader};
+         CREATE PROCEDURE {t}_wipe() LANGUAGE sql AS $$ DELETE FROM {t} $$;
+         CREATE FUNCTION {t}_wipe_fn() RETURNS int LANGUAGE sql AS $$ DELETE FROM {t} RETURNING 1 $$;
+         GRANT EXECUTE ON PROCEDURE {t}_wipe() TO {reader}; GRANT EXECUTE ON FUNCTION {t}_wipe_fn() TO {reader};
+         GRANT INSERT, UPDATE, DELETE, TRUNCATE ON {t} TO {reader};"
+    ));
+    // The reader may even write the table: only sis-extract's own guards stand in the way.
+    let checksum = || owner(&format!("SELECT md5(string_agg(id || ':' || name, ',' ORDER BY id)) FROM {t}"));
+    let before = checksum();
+    let corpus = [
+        format!("INSERT INTO {t} VALUES (99, 'x')"),
+        format!("UPDATE {t} SET name = 'x'"),
+        format!("DELETE FROM {t}"),
+        format!("MERGE INTO {t} USING (SELECT 1 AS id) s ON {t}.id = s.id WHEN MATCHED THEN DELETE"),
+        format!("TRUNCATE {t}"),
+        format!("DROP TABLE {t}"),
+        format!("ALTER TABLE {t} ADD COLUMN extra int"),
+        "CREATE TABLE sneaky (a int)".to_string(),
+        format!("SELECT * INTO sneaky FROM {t}"),
+        format!("CALL {t}_wipe()"),
+        format!("EXEC {t}_wipe"),
+        format!("SELECT 1 AS a; DELETE FROM {t}"),
+        format!("SELECT 1 /* */; DELETE FROM {t}"),
+        format!("SELECT ';' AS a; DELETE FROM {t}"),
+        format!("-- ;\nDELETE FROM {t}"),
+        format!("/* SELECT */ DELETE FROM {t}"),
+        format!("WITH d AS (DELETE FROM {t} RETURNING id) SELECT id FROM d"),
+        format!("SELECT {t}_wipe_fn() AS n"),
+        format!("SELECT nextval('{t}_seq') AS n"),
+        format!("COPY {t} FROM '/etc/hostname'"),
+    ];
+    for sql in &corpus {
+        let ws = workspace("");
+        ws.write("q/attempt.sql", sql);
+        let run = ws.run(&["run"]);
+        assert_eq!(run.code, 1, "{sql:?} must fail:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains("attempt.sql line")
+                || run.stderr.contains("refused a write, because sis-extract only reads"),
+            "{sql:?}: {}",
+            run.stderr
+        );
+    }
+    // A SELECT that switches the session back to read-write, then a writing SELECT in the
+    // next file: the session is made read-only again before every query.
+    let ws = workspace("");
+    ws.write(
+        "q/1-unlock.sql",
+        "SELECT set_config('default_transaction_read_only', 'off', false) AS unlocked",
+    );
+    ws.write("q/2-write.sql", &format!("SELECT {t}_wipe_fn() AS n"));
+    ws.run(&["run"]).assert_code(1).assert_stderr_contains("2-write.sql: the database refused a write");
+    assert_eq!(checksum(), before, "the table is unchanged");
+    assert_eq!(owner(&format!("SELECT last_value, is_called FROM {t}_seq")).trim(), "1|f");
+}
