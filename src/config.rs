@@ -886,6 +886,12 @@ fn validate_destination(
                 (None, Some(key_file)) => SftpAuth::Key {
                     key_file: {
                         let path = resolve(&key_file);
+                        if let Err(e) = std::fs::File::open(&path) {
+                            return Err(config_error(
+                                &format!("{key}.key_file"),
+                                format!("cannot read the private key {}: {e}", path.display()),
+                            ));
+                        }
                         warn_if_readable_by_others(&path, &format!("the private key of {key}"));
                         path
                     },
