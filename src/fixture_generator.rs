@@ -7,7 +7,7 @@
 //! per student), guardians and three school years, and writes next to the SQL a JSON summary of
 //! what a correct extract as of 2026-01-15 must contain, computed from what was generated.
 //!
-//! Design (a port of the one-off Python generator of tests/fixtures/campus/demo-data.sql):
+//! Design (a port of the one-off Python generator that first produced the demo data):
 //! * Deterministic: every value derives from (seed, kind of thing, index) through SplitMix64,
 //!   so the same options give byte-identical output and nothing depends on memory layout.
 //! * Streaming: rows are written table by table as multi-row INSERTs of at most 500 rows, all in
@@ -41,11 +41,7 @@ pub struct Options {
 
 /// Writes INSERT statements for the fixture schema to `sql`, and a JSON summary of what a
 /// correct extract must contain to `expected`.
-pub fn generate(
-    options: &Options,
-    sql: &mut dyn Write,
-    expected: &mut dyn Write,
-) -> io::Result<()> {
+pub fn generate(options: &Options, sql: &mut dyn Write, expected: &mut dyn Write) -> io::Result<()> {
     let n = u32::try_from(options.students).ok().filter(|&n| n <= MAX_STUDENTS).ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("at most {MAX_STUDENTS} students"))
     })?;
@@ -279,23 +275,118 @@ static CULTURES: [Culture; 13] = [
         6,
         (5, "CA"),
         &[
-            "Emma", "Olivia", "Ava", "Sophia", "Isabella", "Mia", "Charlotte", "Amelia", "Harper",
-            "Evelyn", "Abigail", "Emily", "Ella", "Elizabeth", "Avery", "Scarlett", "Grace",
-            "Chloe", "Victoria", "Riley", "Mary-Kate", "Zoë", "Renée", "Nora", "Hazel", "Lily",
+            "Emma",
+            "Olivia",
+            "Ava",
+            "Sophia",
+            "Isabella",
+            "Mia",
+            "Charlotte",
+            "Amelia",
+            "Harper",
+            "Evelyn",
+            "Abigail",
+            "Emily",
+            "Ella",
+            "Elizabeth",
+            "Avery",
+            "Scarlett",
+            "Grace",
+            "Chloe",
+            "Victoria",
+            "Riley",
+            "Mary-Kate",
+            "Zoë",
+            "Renée",
+            "Nora",
+            "Hazel",
+            "Lily",
         ],
         &[
-            "Liam", "Noah", "Oliver", "Elijah", "James", "William", "Benjamin", "Lucas", "Henry",
-            "Alexander", "Mason", "Michael", "Ethan", "Daniel", "Jacob", "Logan", "Jackson",
-            "Levi", "Jack", "Owen", "Wyatt", "Caleb", "Isaac", "Ryan", "Jean-Luc", "Gabriel",
+            "Liam",
+            "Noah",
+            "Oliver",
+            "Elijah",
+            "James",
+            "William",
+            "Benjamin",
+            "Lucas",
+            "Henry",
+            "Alexander",
+            "Mason",
+            "Michael",
+            "Ethan",
+            "Daniel",
+            "Jacob",
+            "Logan",
+            "Jackson",
+            "Levi",
+            "Jack",
+            "Owen",
+            "Wyatt",
+            "Caleb",
+            "Isaac",
+            "Ryan",
+            "Jean-Luc",
+            "Gabriel",
         ],
         &[
-            "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
-            "Anderson", "Taylor", "Thomas", "Moore", "Martin", "Thompson", "White", "Harris",
-            "Clark", "Lewis", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Hill",
-            "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell", "Roberts", "Turner",
-            "Phillips", "Campbell", "Parker", "Evans", "Edwards", "Collins", "Stewart", "Morris",
-            "Rogers", "Reed", "Cook", "Morgan", "Bell", "Murphy", "Bailey", "Cooper", "Cox",
-            "Howard", "Ward", "Adams-Baker", "Smith-Jones", "St. John", "van der Berg",
+            "Smith",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Jones",
+            "Miller",
+            "Davis",
+            "Wilson",
+            "Anderson",
+            "Taylor",
+            "Thomas",
+            "Moore",
+            "Martin",
+            "Thompson",
+            "White",
+            "Harris",
+            "Clark",
+            "Lewis",
+            "Walker",
+            "Young",
+            "Allen",
+            "King",
+            "Wright",
+            "Scott",
+            "Hill",
+            "Green",
+            "Adams",
+            "Baker",
+            "Nelson",
+            "Carter",
+            "Mitchell",
+            "Roberts",
+            "Turner",
+            "Phillips",
+            "Campbell",
+            "Parker",
+            "Evans",
+            "Edwards",
+            "Collins",
+            "Stewart",
+            "Morris",
+            "Rogers",
+            "Reed",
+            "Cook",
+            "Morgan",
+            "Bell",
+            "Murphy",
+            "Bailey",
+            "Cooper",
+            "Cox",
+            "Howard",
+            "Ward",
+            "Adams-Baker",
+            "Smith-Jones",
+            "St. John",
+            "van der Berg",
             "McAllister",
         ],
     ),
@@ -316,9 +407,22 @@ static CULTURES: [Culture; 13] = [
         &["Sofía", "María José", "Camila", "Valentina", "Lucía", "Ximena", "Guadalupe", "Renata"],
         &["José", "Mateo", "Santiago", "Nicolás", "Sebastián", "Diego", "Tomás", "Juan Carlos"],
         &[
-            "García", "Hernández-López", "Martínez", "Rodríguez", "López", "González", "Pérez",
-            "Sánchez", "Ramírez", "Núñez", "Fernández de la Cruz", "Peña", "Muñoz", "Ortiz",
-            "Reyes", "Ibáñez",
+            "García",
+            "Hernández-López",
+            "Martínez",
+            "Rodríguez",
+            "López",
+            "González",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Núñez",
+            "Fernández de la Cruz",
+            "Peña",
+            "Muñoz",
+            "Ortiz",
+            "Reyes",
+            "Ibáñez",
         ],
     ),
     culture(
@@ -430,7 +534,11 @@ fn pick_culture(r: &mut Rng) -> usize {
 
 /// The family name as a person of this gender carries it.
 fn gendered_last(culture: usize, last: &'static str, gender: u8) -> Cow<'static, str> {
-    if CULTURES[culture].gendered && gender == b'F' { Cow::Owned(format!("{last}а")) } else { Cow::Borrowed(last) }
+    if CULTURES[culture].gendered && gender == b'F' {
+        Cow::Owned(format!("{last}а"))
+    } else {
+        Cow::Borrowed(last)
+    }
 }
 
 /// Letters of `s` as ASCII for an e-mail or login: lower case, accents removed, other scripts
@@ -648,8 +756,9 @@ static G_FOSTER: [ShowGuardian; 2] = [
 static G_IVANOVA: [ShowGuardian; 1] = [gd("Ольга", "Иванова", F, "Mother", 1)
     .email(GuardianEmail::Given("olga.ivanova@example.com"))
     .language("Russian")];
-static G_WASHINGTON: [ShowGuardian; 1] = [gd("Marcus", "Washington, Sr.", M, "Father", 1)
-    .email(GuardianEmail::Given("mwashington.sr@example.com"))];
+static G_WASHINGTON: [ShowGuardian; 1] =
+    [gd("Marcus", "Washington, Sr.", M, "Father", 1)
+        .email(GuardianEmail::Given("mwashington.sr@example.com"))];
 static G_RAMIREZ: [ShowGuardian; 1] = [gd("María José", "Ramírez", F, "Mother", 1)
     .email(GuardianEmail::Given("mjramirez@example.com"))
     .language("Spanish")];
@@ -1060,11 +1169,7 @@ fn enrollments(d: &Dims, st: &Student) -> Vec<Enr> {
     if g >= 1 && !new {
         out.push(last_year(d.school_for(st, g - 1), g - 1, Some(here)));
     }
-    let other = if g <= 5 {
-        d.elem((st.elem + 1) % d.n_elem)
-    } else {
-        d.high((st.high + 1) % d.n_high)
-    };
+    let other = if g <= 5 { d.elem((st.elem + 1) % d.n_elem) } else { d.high((st.high + 1) % d.n_high) };
     let goes_on = g < 12
         && !matches!(st.kind, Kind::NoShow | Kind::WithdrawnBefore | Kind::WithdrawnAfter | Kind::EndsOnAsOf);
     // Next year: the same school, except after grade 5 (the student's middle-high school).
@@ -1099,12 +1204,9 @@ fn enrollments(d: &Dims, st: &Student) -> Vec<Enr> {
             roster: RosterSpec::One(BAND),
             ..plain
         }),
-        Kind::SecondaryExcluded => out.push(Enr {
-            school: d.online(),
-            primary: false,
-            roster: RosterSpec::One(english(g)),
-            ..plain
-        }),
+        Kind::SecondaryExcluded => {
+            out.push(Enr { school: d.online(), primary: false, roster: RosterSpec::One(english(g)), ..plain })
+        }
         Kind::SummerSchool => out.push(Enr {
             place: Place::Summer,
             primary: false,
@@ -1300,7 +1402,9 @@ fn course_def(level: Level, c: usize) -> CourseDef {
                 ..def(number.into(), name.into(), code, dept)
             }
         }
-        (Level::High, LATIN) => CourseDef { active: false, ..def("LAT1".into(), "Latin I".into(), "06301", 70) },
+        (Level::High, LATIN) => {
+            CourseDef { active: false, ..def("LAT1".into(), "Latin I".into(), "06301", 70) }
+        }
         (Level::High, _) => CourseDef { taught: false, ..def("STUDY".into(), "Study Hall".into(), "", 10) },
     }
 }
@@ -1591,20 +1695,21 @@ impl Plan {
         // Calendars, in id order: each year's regular calendars, then the active year's
         // sandbox and summer-school calendars.
         let mut ids = [101u32, 1001, 2001, 3001, 3101, 3501, 3601, 4001, 5001];
-        let [cal_id, structure_id, trial_id, ts_id, term_id, ps_id, period_id, course_id, section_id] = &mut ids;
+        let [cal_id, structure_id, trial_id, ts_id, term_id, ps_id, period_id, course_id, section_id] =
+            &mut ids;
         let mut cals = Vec::new();
         let mut regular = vec![[None; 3]; ns];
         let mut sandbox = vec![None; ns];
         let mut summer = vec![None; ns];
         for (year, _) in YEARS.iter().enumerate() {
-            let mut wanted: Vec<(usize, Place)> = (0..ns)
-                .filter(|&s| !(year == 2 && schools[s].online))
-                .map(|s| (s, Place::Regular))
-                .collect();
+            let mut wanted: Vec<(usize, Place)> =
+                (0..ns).filter(|&s| !(year == 2 && schools[s].online)).map(|s| (s, Place::Regular)).collect();
             if year == ACTIVE {
                 wanted.extend((0..ns).filter(|&s| schools[s].draft).map(|s| (s, Place::Sandbox)));
                 wanted.extend(
-                    (0..ns).filter(|&s| schools[s].level == Level::High && !schools[s].online).map(|s| (s, Place::Summer)),
+                    (0..ns)
+                        .filter(|&s| schools[s].level == Level::High && !schools[s].online)
+                        .map(|s| (s, Place::Summer)),
                 );
             }
             for (s, place) in wanted {
@@ -1647,8 +1752,8 @@ impl Plan {
                     let with_draft = year == ACTIVE && school.draft;
                     let first_course = take(course_id, count as u32);
                     let first_section = take(section_id, total);
-                    let draft = with_draft
-                        .then(|| (take(trial_id, 1), take(section_id, DRAFT_COPIES.len() as u32)));
+                    let draft =
+                        with_draft.then(|| (take(trial_id, 1), take(section_id, DRAFT_COPIES.len() as u32)));
                     Layout { first_course, first_section, nsec, offset, draft }
                 });
                 let index = cals.len();
@@ -1657,7 +1762,15 @@ impl Plan {
                     Place::Sandbox => sandbox[s] = Some(index),
                     Place::Summer => summer[s] = Some(index),
                 }
-                cals.push(Cal { id: take(cal_id, 1), school: s, year, place, structure: take(structure_id, 1), sched, layout });
+                cals.push(Cal {
+                    id: take(cal_id, 1),
+                    school: s,
+                    year,
+                    place,
+                    structure: take(structure_id, 1),
+                    sched,
+                    layout,
+                });
             }
         }
 
@@ -1673,7 +1786,8 @@ impl Plan {
             school.pool = taught.div_ceil(school.load()).max(2);
             let regular_school = !school.online;
             school.retire = regular_school && school.level == Level::High && school.k % 4 == 0;
-            school.chair = regular_school && school.level == Level::High && school.k % 6 == 0 && school.pool >= 3;
+            school.chair =
+                regular_school && school.level == Level::High && school.k % 6 == 0 && school.pool >= 3;
             school.future_hire = regular_school && school.k % 3 == 0;
             school.itinerant = (regular_school && school.level == Level::Elem && school.k % 5 == 0)
                 .then(|| d.high(school.k % d.n_high));
@@ -2073,8 +2187,11 @@ fn write_json(plan: &Plan, (e, t): (Expected, Totals), out: &mut dyn Write) -> i
         j.push_str(&entries.join(",\n"));
         j.push_str("\n  },\n");
     }
-    let totals: Vec<String> =
-        LISTS.iter().zip(&e.lists).map(|((name, _), list)| format!("    \"{name}\": {}", list.total)).collect();
+    let totals: Vec<String> = LISTS
+        .iter()
+        .zip(&e.lists)
+        .map(|((name, _), list)| format!("    \"{name}\": {}", list.total))
+        .collect();
     j.push_str(&format!("  \"list_totals\": {{\n{}\n  }}\n}}\n", totals.join(",\n")));
     out.write_all(j.as_bytes())?;
     out.flush()
@@ -2153,7 +2270,13 @@ const T_STRUCTURE: Table = Table {
 };
 const T_GRADE_LEVEL: Table = Table {
     name: "GradeLevel",
-    cols: &[c("calendarID", 0), c("structureID", 0), c("name", 4), c("stateGrade", 4), c("excludeEnrollment", 0)],
+    cols: &[
+        c("calendarID", 0),
+        c("structureID", 0),
+        c("name", 4),
+        c("stateGrade", 4),
+        c("excludeEnrollment", 0),
+    ],
 };
 const T_PERSON: Table = Table {
     name: "Person",
@@ -2291,7 +2414,14 @@ const T_TERM_SCHEDULE: Table =
     Table { name: "TermSchedule", cols: &[c("termScheduleID", 0), c("structureID", 0), c("name", 50)] };
 const T_TERM: Table = Table {
     name: "Term",
-    cols: &[c("termID", 0), c("termScheduleID", 0), c("name", 30), c("startDate", 0), c("endDate", 0), c("seq", 0)],
+    cols: &[
+        c("termID", 0),
+        c("termScheduleID", 0),
+        c("name", 30),
+        c("startDate", 0),
+        c("endDate", 0),
+        c("seq", 0),
+    ],
 };
 const T_PERIOD_SCHEDULE: Table =
     Table { name: "PeriodSchedule", cols: &[c("periodScheduleID", 0), c("structureID", 0), c("name", 50)] };
@@ -2521,7 +2651,8 @@ impl<'w> Sql<'w> {
         self.buf.push(b')');
         let table = self.table.expect("a table");
         if self.col != table.cols.len() && self.error.is_none() {
-            self.error = Some(format!("{}: {} values for {} columns", table.name, self.col, table.cols.len()));
+            self.error =
+                Some(format!("{}: {} values for {} columns", table.name, self.col, table.cols.len()));
         }
         if let Some(error) = self.error.take() {
             return Err(io::Error::new(io::ErrorKind::InvalidData, error));
@@ -2842,7 +2973,9 @@ fn staff_person(plan: &Plan, s: usize, idx: u32) -> StaffRec {
         end: None,
     };
     let mut assignments = vec![match role {
-        Role::Principal => asg("Principal", false, true, r.date(Date::ymd(2010, 7, 1), Date::ymd(2024, 7, 1))),
+        Role::Principal => {
+            asg("Principal", false, true, r.date(Date::ymd(2010, 7, 1), Date::ymd(2024, 7, 1)))
+        }
         Role::Teacher(t) => Assignment {
             end: (school.retire && t == School::RETIRING).then_some(BREAK_START),
             ..asg(teacher_title, true, false, since)
@@ -2978,7 +3111,11 @@ fn guardian_person(
 ) -> PersonRec {
     let auto = || {
         let (f, l) = (slug(&first), slug(&last));
-        if f.is_empty() || l.is_empty() { format!("parent{pid}@example.com") } else { format!("{f}.{l}{pid}@example.com") }
+        if f.is_empty() || l.is_empty() {
+            format!("parent{pid}@example.com")
+        } else {
+            format!("{f}.{l}{pid}@example.com")
+        }
     };
     let email = match email {
         GuardianEmail::Auto => Some(Some(auto())),
@@ -3027,7 +3164,10 @@ fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
     let mut r = Rng::new(d.seed, ST_GUARDIAN, u64::from(head));
     let (culture, family) = family_name(d, head);
     let cu = &CULTURES[culture];
-    let adult = |r: &mut Rng, slot: u32, names: (Cow<'static, str>, Cow<'static, str>, u8), rel: &'static str| {
+    let adult = |r: &mut Rng,
+                 slot: u32,
+                 names: (Cow<'static, str>, Cow<'static, str>, u8),
+                 rel: &'static str| {
         let email = match r.below(100) {
             0..2 => GuardianEmail::Blank,
             2..12 => GuardianEmail::NullRow,
@@ -3036,7 +3176,8 @@ fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
         };
         let spaced = r.per_mille(50);
         let pid = plan.guardian_pid(head, slot);
-        let start = if r.below(2) == 0 { None } else { Some(r.date(Date::ymd(2012, 8, 1), Date::ymd(2025, 8, 15))) };
+        let start =
+            if r.below(2) == 0 { None } else { Some(r.date(Date::ymd(2012, 8, 1), Date::ymd(2025, 8, 15))) };
         let person = guardian_person(pid, names, email, cu.language, spaced);
         Rel { pid, person: Some(person), name: rel, guardian: true, seq: None, start, end: None }
     };
@@ -3062,7 +3203,15 @@ fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
             // A teacher of the district.
             let s = r.below32(d.n_elem + d.n_high) as usize;
             let pid = plan.staff_pid(s, Role::Teacher(0));
-            rels.push(Rel { pid, person: None, name: "Father", guardian: true, seq: Some(2), start: None, end: None });
+            rels.push(Rel {
+                pid,
+                person: None,
+                name: "Father",
+                guardian: true,
+                seq: Some(2),
+                start: None,
+                end: None,
+            });
         } else {
             let father = (Cow::Borrowed(r.pick(cu.male)), Cow::Borrowed(family), M);
             rels.push(Rel { seq: Some(2), ..adult(&mut r, 1, father, "Father") });
@@ -3070,7 +3219,12 @@ fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
     }
     if r.per_mille(50) {
         let grandmother = (Cow::Borrowed(r.pick(cu.female)), gendered_last(culture, family, F), F);
-        rels.push(Rel { guardian: false, seq: Some(3), start: None, ..adult(&mut r, 2, grandmother, "Grandmother") });
+        rels.push(Rel {
+            guardian: false,
+            seq: Some(3),
+            start: None,
+            ..adult(&mut r, 2, grandmother, "Grandmother")
+        });
     }
     if r.per_mille(7) {
         // A link that starts after the as-of date.
@@ -3138,7 +3292,8 @@ fn write_people(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io::Result<()> 
     })?;
     w.start(Some(&T_IDENTITY))?;
     for_each_person(plan, &mut |p| {
-        let identities = [p.prior_last.map(|prior| (false, Cow::Borrowed(prior))), Some((true, p.last.clone()))];
+        let identities =
+            [p.prior_last.map(|prior| (false, Cow::Borrowed(prior))), Some((true, p.last.clone()))];
         for (current, last) in identities.into_iter().flatten() {
             let id = identity_id(p.pid, current);
             let hispanic = p.race.map(|r| if r == 1 { "Y" } else { "N" });
@@ -3360,7 +3515,8 @@ fn write_enrollments(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io::Result
                 if primary && i < SHOW_LEN {
                     let sh = &SHOW[i as usize];
                     for name in [sh.first, sh.last] {
-                        if !name.chars().all(|c| c.is_ascii_alphanumeric()) && !exp.awkward.iter().any(|a| a == name)
+                        if !name.chars().all(|c| c.is_ascii_alphanumeric())
+                            && !exp.awkward.iter().any(|a| a == name)
                         {
                             exp.awkward.push(name.to_string());
                         }
@@ -3414,7 +3570,13 @@ fn write_schedule_frame(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io::Res
     for (cal, sched) in scheduled() {
         w.row().int(sched.trial).int(cal.id).int(cal.structure).text("Master Schedule").int(1).end()?;
         if let Some((draft, _)) = cal.layout.as_ref().and_then(|l| l.draft) {
-            w.row().int(draft).int(cal.id).int(cal.structure).text("Draft - Semester 2 rebuild").int(0).end()?;
+            w.row()
+                .int(draft)
+                .int(cal.id)
+                .int(cal.structure)
+                .text("Draft - Semester 2 rebuild")
+                .int(0)
+                .end()?;
         }
     }
     w.start(Some(&T_TERM_SCHEDULE))?;
@@ -3429,7 +3591,14 @@ fn write_schedule_frame(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io::Res
         let terms = terms_of(school.level, cal.year);
         debug_assert_eq!(terms.len() as u32, sched.nterms);
         for (k, (name, start, end)) in terms.into_iter().enumerate() {
-            w.row().int(sched.first_term + k as u32).int(sched.term_schedule).text(name).date(start).date(end).int(k as u32 + 1).end()?;
+            w.row()
+                .int(sched.first_term + k as u32)
+                .int(sched.term_schedule)
+                .text(name)
+                .date(start)
+                .date(end)
+                .int(k as u32 + 1)
+                .end()?;
         }
         if cal.year == ACTIVE && cal.place == Place::Regular && !school.online {
             exp.academic_sessions += u64::from(sched.nterms);
@@ -3502,10 +3671,13 @@ impl SectionRef<'_> {
 }
 
 fn sections(plan: &Plan) -> impl Iterator<Item = SectionRef<'_>> {
-    plan.cals.iter().filter_map(|cal| cal.layout.as_ref().map(|layout| (cal, layout))).flat_map(|(cal, layout)| {
-        (0..layout.nsec.len())
-            .flat_map(move |course| (0..layout.nsec[course]).map(move |k| SectionRef { cal, layout, course, k }))
-    })
+    plan.cals.iter().filter_map(|cal| cal.layout.as_ref().map(|layout| (cal, layout))).flat_map(
+        |(cal, layout)| {
+            (0..layout.nsec.len()).flat_map(move |course| {
+                (0..layout.nsec[course]).map(move |k| SectionRef { cal, layout, course, k })
+            })
+        },
+    )
 }
 
 /// Whether a section of the active trial is in sections.sql.
@@ -3529,7 +3701,12 @@ fn staff_rows(plan: &Plan, sec: &SectionRef) -> Vec<StaffRow> {
         ACTIVE => (r.per_mille(750).then_some(YEAR_START[ACTIVE]), None),
         _ => (None, None),
     };
-    let row = |pid: u32, primary: bool, (start, end): (Option<Date>, Option<Date>)| StaffRow { pid, primary, start, end };
+    let row = |pid: u32, primary: bool, (start, end): (Option<Date>, Option<Date>)| StaffRow {
+        pid,
+        primary,
+        start,
+        end,
+    };
     let mut rows = Vec::new();
     let teacher = plan.staff_pid(s, Role::Teacher(t));
     if school.retire && t == School::RETIRING {
@@ -3650,7 +3827,12 @@ fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> i
         for (trial, id) in copies.into_iter().flatten() {
             for term in terms.clone() {
                 for &p in &periods {
-                    w.row().int(id).int(trial).int(sched.first_term + term).int(sched.first_period + p).end()?;
+                    w.row()
+                        .int(id)
+                        .int(trial)
+                        .int(sched.first_term + term)
+                        .int(sched.first_period + p)
+                        .end()?;
                 }
             }
         }
@@ -3735,7 +3917,8 @@ fn roster_rows(plan: &Plan, st: &Student, enrs: &[Enr]) -> Vec<RosterRow> {
         if st.latin && e.year == ACTIVE && level == Level::High && open_year && layout.nsec.len() > LATIN {
             picks.push((LATIN, 0, false));
         }
-        if st.switch && e.year == ACTIVE && open_year && e.roster == RosterSpec::Full && level == Level::High {
+        if st.switch && e.year == ACTIVE && open_year && e.roster == RosterSpec::Full && level == Level::High
+        {
             // The first elective (position 4) changes section at the winter break.
             picks[4].2 = true;
         }
@@ -3752,14 +3935,32 @@ fn roster_rows(plan: &Plan, st: &Student, enrs: &[Enr]) -> Vec<RosterRow> {
             let active_at = section_active(plan, &sec).then_some(e.school);
             if switch {
                 let later = SectionRef { cal, layout, course: c, k: (k + 1) % layout.nsec[c] };
-                out.push(RosterRow { section: sec.id(), trial: sec.trial(), start, end: Some(BREAK_START), active_at });
-                out.push(RosterRow { section: later.id(), trial: later.trial(), start: Some(BREAK_END), end, active_at });
+                out.push(RosterRow {
+                    section: sec.id(),
+                    trial: sec.trial(),
+                    start,
+                    end: Some(BREAK_START),
+                    active_at,
+                });
+                out.push(RosterRow {
+                    section: later.id(),
+                    trial: later.trial(),
+                    start: Some(BREAK_END),
+                    end,
+                    active_at,
+                });
             } else {
                 out.push(RosterRow { section: sec.id(), trial: sec.trial(), start, end, active_at });
             }
             if let Some((trial, first)) = layout.draft {
                 if let Some(j) = DRAFT_COPIES.iter().position(|&(dc, dk)| dc == c && dk == k) {
-                    out.push(RosterRow { section: first + j as u32, trial, start: None, end: None, active_at: None });
+                    out.push(RosterRow {
+                        section: first + j as u32,
+                        trial,
+                        start: None,
+                        end: None,
+                        active_at: None,
+                    });
                 }
             }
         }

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod destination;
 mod detail;
+mod fixture_generator;
 mod fsutil;
 mod guards;
 mod history;
@@ -31,7 +32,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use cli::{CheckArgs, Cli, Command, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs};
+use cli::{
+    CheckArgs, Cli, Command, GenerateFixtureArgs, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs,
+};
 use config::ConfigError;
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<Exit
         Command::Check(args) => check(cli, args),
         Command::Validate(args) => validate(args),
         Command::Init(args) => init(cli, args),
+        Command::GenerateFixture(args) => generate_fixture(args),
     }
 }
 
@@ -182,6 +186,23 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
+}
+
+/// `generate-fixture`: the seeded Campus-like district for the demo, tests and benchmarks.
+fn generate_fixture(args: &GenerateFixtureArgs) -> Result<ExitCode> {
+    use anyhow::Context;
+    let options = fixture_generator::Options { students: args.students, seed: args.seed };
+    let mut sql = std::io::BufWriter::new(
+        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?,
+    );
+    let mut expected = std::io::BufWriter::new(
+        std::fs::File::create(&args.expected)
+            .with_context(|| format!("creating {}", args.expected.display()))?,
+    );
+    fixture_generator::generate(&options, &mut sql, &mut expected).context("generating the fixture")?;
+    sql.flush()?;
+    expected.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `init --vendor NAME`: writes the vendor's commented profile, never over an existing file.

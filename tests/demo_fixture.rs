@@ -33,7 +33,7 @@ fn sqlite_workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap().keep();
     let db = dir.join("campus.db");
     sqlite(&db, &fixture("schema.sql"));
-    sqlite(&db, &fixture("demo-data.sql"));
+    sqlite(&db, &common::generated_fixture().0);
     workspace(&format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display()))
 }
 
@@ -77,7 +77,7 @@ fn sqlite_and_postgresql_give_identical_files() {
     psql(&superuser, &format!("CREATE DATABASE {database} OWNER sis_owner"));
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
     psql(&owner_url, &fixture("schema.sql"));
-    psql(&owner_url, &fixture("demo-data.sql"));
+    psql(&owner_url, &common::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
 
     let mut ws = workspace(&format!(

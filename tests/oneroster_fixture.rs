@@ -21,7 +21,7 @@ fn shipped_queries() -> String {
 fn sqlite_fixture() -> PathBuf {
     let db = tempfile::tempdir().unwrap().keep().join("campus.db");
     sqlite(&db, &fixture("schema.sql"));
-    sqlite(&db, &fixture("demo-data.sql"));
+    sqlite(&db, &common::generated_fixture().0);
     db
 }
 
@@ -73,21 +73,8 @@ fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
     check.assert_ok();
 
     let users = records(&zip, "users.csv");
-    let students: Vec<_> = users.iter().filter(|u| u["role"] == "student").collect();
-    // The plain-CSV demo query applies the same filters; both count the same students.
-    let demo = common::Workspace::new();
-    std::fs::create_dir_all(demo.path("out")).unwrap();
-    demo.write(
-        "config.toml",
-        &format!(
-            "history_file = \"h.jsonl\"\n{}\n{}",
-            sqlite_source(&db),
-            common::local_job("d", &common::repo().join("queries/demo").display().to_string(), "out")
-        ),
-    );
-    demo.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
-    let demo_students = parse_csv(&unzip_entry(&demo.path("out/d-20260115.zip"), "students.csv")).len() - 1;
-    assert_eq!(students.len(), demo_students);
+    let students = users.iter().filter(|u| u["role"] == "student").count();
+    assert_eq!(students, common::generated_fixture().1["oneroster_students"].as_u64().unwrap() as usize);
 
     // The traps the fixture documents.
     let names: Vec<String> =
@@ -140,6 +127,63 @@ fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
 }
 
 #[test]
+fn row_counts_match_what_the_generator_put_in() {
+    let expected = &common::generated_fixture().1;
+    let count =
+        |key: &str| expected[key].as_u64().unwrap_or_else(|| panic!("expected.json has no {key}")) as usize;
+    let db = sqlite_fixture();
+    let ws = workspace(&sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let zip = ws.path("out/oneroster-20260115.zip");
+    assert_eq!(records(&zip, "orgs.csv").len(), count("orgs"));
+    assert_eq!(records(&zip, "academicSessions.csv").len(), count("academic_sessions"));
+    assert_eq!(records(&zip, "courses.csv").len(), count("active_courses"));
+    assert_eq!(records(&zip, "classes.csv").len(), count("active_sections"));
+    let users = records(&zip, "users.csv");
+    assert_eq!(users.len(), count("users"));
+    let role = |r: &str| users.iter().filter(|u| u["role"] == r).count();
+    assert_eq!(role("student"), count("oneroster_students"));
+    assert_eq!(role("teacher"), count("teachers"));
+    assert_eq!(role("administrator"), count("administrators"));
+    assert_eq!(role("aide"), count("aides"));
+    assert_eq!(role("guardian"), count("guardians"));
+    let enrollments = records(&zip, "enrollments.csv");
+    let of = |r: &str, primary: &str| {
+        enrollments.iter().filter(|e| e["role"] == r && e["primary"] == primary).count()
+    };
+    assert_eq!(of("student", "false") + of("student", ""), count("student_enrollments"));
+    assert_eq!(of("teacher", "true"), count("teacher_enrollments"));
+    assert_eq!(of("teacher", "false"), count("co_teacher_enrollments"), "co-teachers present");
+    // Every trap the generator lists is absent, and every showcase person present.
+    let ids: std::collections::HashSet<&str> = users.iter().map(|u| u["sourcedId"].as_str()).collect();
+    let classes: std::collections::HashSet<String> =
+        records(&zip, "classes.csv").into_iter().map(|c| c["sourcedId"].clone()).collect();
+    for (trap, values) in expected["must_be_absent"].as_object().unwrap() {
+        for value in values.as_array().unwrap() {
+            let present = match value {
+                // Draft-trial and inactive-course sections, by section id.
+                serde_json::Value::Number(section) => classes.contains(&format!("class-{section}")),
+                value => ids.contains(value.as_str().unwrap()),
+            };
+            assert!(!present, "{trap} {value} must be absent");
+        }
+    }
+    for (kind, values) in expected["must_be_present"].as_object().unwrap() {
+        for value in values.as_array().unwrap() {
+            let found = match value {
+                // Sections without anyone enrolled are still classes.
+                serde_json::Value::Number(section) => classes.contains(&format!("class-{section}")),
+                value => {
+                    let value = value.as_str().unwrap();
+                    ids.contains(value) || users.iter().any(|u| u.values().any(|field| field == value))
+                }
+            };
+            assert!(found, "{kind} {value} must be present");
+        }
+    }
+}
+
+#[test]
 fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
     let db = sqlite_fixture();
     let database = format!("oneroster_{}", std::process::id());
@@ -152,7 +196,7 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
     );
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
     psql(&owner_url, &fixture("schema.sql"));
-    psql(&owner_url, &fixture("demo-data.sql"));
+    psql(&owner_url, &common::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
     let pg_source = format!(
         "[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"DB_PW\" }}\n",
