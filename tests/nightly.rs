@@ -182,6 +182,9 @@ fn history_shows_a_mix_of_runs_and_survives_a_truncated_line() {
     ws.run(&["run"]).assert_code(1);
     ws.write("q/t.sql", "SELECT id, name FROM t");
     ws.run(&["run", "--dry-run"]).assert_ok();
+    // Half the rows gone: a safety guard stops the next delivery.
+    sqlite(&ws.path("db.sqlite"), "DELETE FROM t WHERE id = 2;");
+    ws.run(&["run", "--as-of", "2026-01-16"]).assert_code(3);
     let mut text = ws.history_text();
     text.push_str("{\"run_id\":\"cut-off\",\"jo");
     ws.write("history.jsonl", &text);
@@ -193,17 +196,24 @@ fn history_shows_a_mix_of_runs_and_survives_a_truncated_line() {
             && lines[0].contains("OUTCOME")
             && lines[0].contains("DESTINATION / ERROR")
     );
-    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
     assert!(
         lines[1].contains("success") && lines[1].contains("t 2") && lines[1].contains("out/j-20260115.zip")
     );
     assert!(lines[2].contains("failed") && lines[2].contains("t.sql"));
     assert!(lines[3].contains("dry_run"));
+    assert!(
+        lines[4].contains("guarded")
+            && lines[4].contains("t 1")
+            && lines[4].contains("a safety guard stopped"),
+        "{}",
+        lines[4]
+    );
     assert!(run.stderr.contains("skipped an unreadable record"), "{}", run.stderr);
     let json = ws.run(&["history", "--json", "--limit", "2"]);
     let records: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(records.as_array().unwrap().len(), 2);
-    assert_eq!(records[1]["outcome"], "dry_run");
+    assert_eq!(records[1]["outcome"], "guarded");
     let only = ws.run(&["history", "--job", "other"]);
     assert_eq!(only.stdout, "no runs recorded yet\n");
 }
@@ -294,4 +304,21 @@ fn progress_shows_on_a_terminal_and_never_in_logs() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("\r\x1b[2K  t.sql: running"), "{text:?}");
+}
+
+#[test]
+fn files_readable_by_others_are_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = workspace("", "");
+    std::fs::set_permissions(ws.path("config.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = ws.run(&["config"]);
+    run.assert_ok().assert_stderr_contains("is readable by other users (mode 644); run `chmod 600");
+    let zip_dir = ws.path("out");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    for entry in std::fs::read_dir(zip_dir).unwrap() {
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "output files are private");
+    }
+    let history = std::fs::metadata(ws.path("history.jsonl")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(history, 0o600, "the history file is private");
 }

@@ -126,7 +126,9 @@ fn a_wrong_password_is_named_not_retried_and_never_printed() {
         run.assert_code(1)
             .assert_stderr_contains("rejected the password")
             .assert_stderr_contains("check job.destination.password")
-            .assert_stderr_contains("The server offers: publickey,password");
+            .assert_stderr_contains(
+                "The server offers: publickey,password. Not retried: a wrong credential does not fix itself",
+            );
         assert!(started.elapsed().as_secs() < 5, "credentials are not retried");
         assert!(!run.both().contains("Wr0ng;pass}word-5521"), "{}", run.both());
     }
@@ -167,6 +169,7 @@ fn a_host_key_that_does_not_match_is_refused_before_authenticating() {
     run.assert_code(1)
         .assert_stderr_contains("presented a host key that does not match the pinned job.destination.host_key SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")
         .assert_stderr_contains("refusing to send credentials")
+        .assert_stderr_contains("Not retried. THE HOST KEY HAS CHANGED")
         .assert_stderr_contains(&format!("ssh-ed25519 {}", service("SIS_TEST_SSH_HOSTKEY_ED25519")))
         .assert_stderr_contains(&service("SIS_TEST_SSH_HOSTKEY_RSA"));
     assert!(listing(&remote).is_empty());

@@ -253,7 +253,7 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
     };
     Err(Failure::Permanent(anyhow!(
         "the SFTP server {}:{} presented a host key that does not match {pin}; refusing to send credentials. \
-         The server offers: {offered}. THE HOST KEY HAS CHANGED, or this is not the vendor's server (someone may \
+         The server offers: {offered}. Not retried. THE HOST KEY HAS CHANGED, or this is not the vendor's server (someone may \
          be intercepting the connection). If the vendor really changed its key, confirm the new fingerprint with \
          the vendor by phone or ticket, then update the pin",
         config.host,
@@ -371,7 +371,7 @@ fn authenticate(session: &Session, config: &SftpDestination) -> Result<(), Failu
         SftpAuth::Password { password } => session.userauth_password(&config.user, password.expose()).map_err(|e| {
             anyhow!(
                 "the SFTP server {where_} rejected the password ({}); check job.destination.password and the user name. \
-                 The server offers: {offered}",
+                 The server offers: {offered}. Not retried: a wrong credential does not fix itself",
                 error_text(&e)
             )
         }),
@@ -393,7 +393,7 @@ fn authenticate(session: &Session, config: &SftpDestination) -> Result<(), Failu
                         )
                     } else {
                         anyhow!(
-                            "the SFTP server {where_} did not accept the key {} ({text}); send the vendor its public key ({}.pub). The server offers: {offered}",
+                            "the SFTP server {where_} did not accept the key {} ({text}); send the vendor its public key ({}.pub). The server offers: {offered}. Not retried",
                             key_file.display(),
                             key_file.display()
                         )
