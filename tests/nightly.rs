@@ -322,3 +322,37 @@ fn files_readable_by_others_are_warned_about() {
     let history = std::fs::metadata(ws.path("history.jsonl")).unwrap().permissions().mode() & 0o777;
     assert_eq!(history, 0o600, "the history file is private");
 }
+
+#[test]
+fn two_processes_appending_to_one_history_file_do_not_corrupt_it() {
+    let ws = workspace("", "");
+    // A second job on the same queries and history.
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    let second = config[config.find("[[job]]").unwrap()..]
+        .replace("name = \"j\"", "name = \"k\"")
+        .replace("j-{date}", "k-{date}");
+    ws.write("config.toml", &format!("{config}\n{second}"));
+    for round in 0..5 {
+        let children: Vec<_> = ["j", "k"]
+            .iter()
+            .map(|job| {
+                Command::new(common::bin())
+                    .current_dir(ws.dir.path())
+                    .args(["-c", "config.toml", "run", "--dry-run", "--job", job])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success(), "round {round}");
+        }
+    }
+    let text = ws.history_text();
+    assert_eq!(text.lines().count(), 10);
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("corrupt line {line:?}: {e}"));
+    }
+}
