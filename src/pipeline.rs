@@ -174,13 +174,7 @@ fn execute(
             "validated"
         );
         if !report.is_valid() {
-            let kept = match &options.keep {
-                Some(dir) => {
-                    keep_copies(dir, &produced, None)?;
-                    dir.clone()
-                }
-                None => work.keep().join("set"),
-            };
+            let kept = keep_undelivered_set(options, work, &produced)?;
             let report_path = kept.join("validation-report.txt");
             report.write(&report_path)?;
             bail!(
@@ -215,13 +209,7 @@ fn execute(
             progress.forced = true;
         }
         Verdict::Tripped { run_id, reasons } => {
-            let kept = match &options.keep {
-                Some(dir) => {
-                    keep_copies(dir, &produced, None)?;
-                    dir.clone()
-                }
-                None => work.keep().join("set"),
-            };
+            let kept = keep_undelivered_set(options, work, &produced)?;
             let listed = reasons.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n");
             progress.guard_reasons = reasons;
             return Err(GuardTripped(format!(
@@ -272,6 +260,22 @@ fn execute(
     progress.archive = Some(archive.clone());
     progress.delivery = Some(delivery);
     Ok((kept, archive))
+}
+
+/// Keeps a set that may not be delivered (failed validation, a tripped guard) for
+/// inspection: copied into `--keep DIR`, or else the work folder is left in place.
+fn keep_undelivered_set(
+    options: &RunOptions,
+    work: tempfile::TempDir,
+    produced: &[PathBuf],
+) -> Result<PathBuf> {
+    match &options.keep {
+        Some(dir) => {
+            keep_copies(dir, produced, None)?;
+            Ok(dir.clone())
+        }
+        None => Ok(work.keep().join("set")),
+    }
 }
 
 /// Copies the set (and the zip, once there is one) into `dir` for inspection (`--keep`).

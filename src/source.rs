@@ -448,11 +448,7 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
     let source = match Source::connect(config) {
         Ok(source) => source,
         Err(error) => {
-            let detail = error
-                .chain()
-                .find(|c| c.is::<crate::detail::Detail>())
-                .map(|c| first_line(&c.to_string()).to_string())
-                .unwrap_or_else(|| error.to_string());
+            let detail = driver_message(&error).unwrap_or_else(|| error.to_string());
             chain.record(Step::fail(
                 "login",
                 secret::redact(&detail),
@@ -529,11 +525,7 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
                     }
                 }
                 Err(error) => {
-                    let detail = error
-                        .chain()
-                        .find(|c| c.is::<crate::detail::Detail>())
-                        .map(|c| first_line(&c.to_string()).to_string())
-                        .unwrap_or_default();
+                    let detail = driver_message(&error).unwrap_or_default();
                     Step::fail(
                         "query",
                         format!("job {}: {file}: {}", job.name, secret::redact(&detail)),
@@ -550,6 +542,11 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
             }
         }
     }
+}
+
+/// The first line of the driver's own message in `error`'s cause chain, if any.
+fn driver_message(error: &anyhow::Error) -> Option<String> {
+    error.chain().find(|c| c.is::<crate::detail::Detail>()).map(|c| first_line(&c.to_string()).to_string())
 }
 
 impl Source {

@@ -103,8 +103,7 @@ impl Deliver for SftpDrop<'_> {
 fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result<Delivery, Failure> {
     let (session, fingerprint) = open_verified_session(config)?;
     authenticate(&session, config)?;
-    let remote_dir = config.remote_dir.trim_end_matches('/');
-    let remote_dir = if remote_dir.is_empty() { "/" } else { remote_dir };
+    let remote_dir = remote_folder(config);
     let target = remote_join(remote_dir, name);
     let partial = remote_join(remote_dir, &format!(".{name}.partial"));
     let where_ = format!("{}:{}", config.host, config.port);
@@ -204,6 +203,12 @@ impl Failure {
             Failure::Transient(e) => Failure::Transient(f(e)),
         }
     }
+}
+
+/// The configured remote folder without a trailing `/` (`/` itself stays `/`).
+fn remote_folder(config: &SftpDestination) -> &str {
+    let dir = config.remote_dir.trim_end_matches('/');
+    if dir.is_empty() { "/" } else { dir }
 }
 
 fn remote_join(dir: &str, name: &str) -> String {
@@ -618,8 +623,7 @@ pub fn diagnose(config: &SftpDestination, chain: &mut Chain) {
     chain.record(Step::pass("sftp", "the SFTP subsystem started", started));
 
     let started = Instant::now();
-    let remote_dir = config.remote_dir.trim_end_matches('/');
-    let remote_dir = if remote_dir.is_empty() { "/" } else { remote_dir };
+    let remote_dir = remote_folder(config);
     let step = match sftp.readdir(Path::new(remote_dir)) {
         Ok(entries) => Step::pass(
             "remote folder",

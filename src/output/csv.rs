@@ -34,11 +34,7 @@ impl CsvFile {
 
     /// Flushes, syncs to disk and returns (rows, bytes, header).
     pub fn finish(self) -> Result<(u64, u64, Vec<String>)> {
-        let context = || format!("writing {}", self.path.display());
-        let out = self.writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-        let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-        file.sync_all().with_context(context)?;
-        let bytes = file.metadata().with_context(context)?.len();
+        let bytes = close_writer(self.writer, &self.path)?;
         Ok((self.rows, bytes, self.header))
     }
 }
@@ -59,6 +55,16 @@ pub fn open_writer(path: &Path, bom: bool, line_ending: LineEnding) -> Result<cs
         .terminator(terminator)
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(out))
+}
+
+/// Flushes a writer from [`open_writer`], syncs the file to disk and returns its size.
+/// Every error is reported (dropping a writer would swallow it).
+pub fn close_writer(writer: csv::Writer<BufWriter<File>>, path: &Path) -> Result<u64> {
+    let context = || format!("writing {}", path.display());
+    let out = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+    let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+    file.sync_all().with_context(context)?;
+    Ok(file.metadata().with_context(context)?.len())
 }
 
 impl RowSink for CsvFile {

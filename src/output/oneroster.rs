@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -58,13 +58,13 @@ pub struct FileSpec {
 
 // OneRoster v1.1 CSV tables (1EdTech "OneRoster v1.1 CSV Tables", section 2), in spec
 // order; cross-checked against the reference notes in shared/reference/oneroster-csv.md.
-const ORGS_1_1: FileSpec = FileSpec {
+pub(super) const ORGS_1_1: FileSpec = FileSpec {
     name: "orgs",
     headers: &["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
     required: &["sourcedId", "name", "type"],
     required_file: true,
 };
-const SESSIONS_1_1: FileSpec = FileSpec {
+pub(super) const SESSIONS_1_1: FileSpec = FileSpec {
     name: "academicSessions",
     headers: &[
         "sourcedId",
@@ -80,7 +80,7 @@ const SESSIONS_1_1: FileSpec = FileSpec {
     required: &["sourcedId", "title", "type", "startDate", "endDate", "schoolYear"],
     required_file: true,
 };
-const COURSES_1_1: FileSpec = FileSpec {
+pub(super) const COURSES_1_1: FileSpec = FileSpec {
     name: "courses",
     headers: &[
         "sourcedId",
@@ -97,7 +97,7 @@ const COURSES_1_1: FileSpec = FileSpec {
     required: &["sourcedId", "title", "orgSourcedId"],
     required_file: true,
 };
-const CLASSES_1_1: FileSpec = FileSpec {
+pub(super) const CLASSES_1_1: FileSpec = FileSpec {
     name: "classes",
     headers: &[
         "sourcedId",
@@ -143,7 +143,7 @@ const USERS_1_1: FileSpec = FileSpec {
     required: &["sourcedId", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName"],
     required_file: true,
 };
-const ENROLLMENTS_1_1: FileSpec = FileSpec {
+pub(super) const ENROLLMENTS_1_1: FileSpec = FileSpec {
     name: "enrollments",
     headers: &[
         "sourcedId",
@@ -160,7 +160,7 @@ const ENROLLMENTS_1_1: FileSpec = FileSpec {
     required: &["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"],
     required_file: true,
 };
-const DEMOGRAPHICS_1_1: FileSpec = FileSpec {
+pub(super) const DEMOGRAPHICS_1_1: FileSpec = FileSpec {
     name: "demographics",
     headers: &[
         "sourcedId",
@@ -415,14 +415,14 @@ impl<'a> OneRosterFile<'a> {
         let mut written = vec![Written {
             file: format!("{}.csv", self.spec.name),
             rows: self.rows,
-            bytes: close(self.writer, &self.path)?,
+            bytes: super::csv::close_writer(self.writer, &self.path)?,
             header: self.spec.headers.iter().map(|h| h.to_string()).collect(),
         }];
         if let Some(roles) = self.roles {
             written.push(Written {
                 file: "roles.csv".into(),
                 rows: roles.rows,
-                bytes: close(roles.writer, &roles.path)?,
+                bytes: super::csv::close_writer(roles.writer, &roles.path)?,
                 header: super::oneroster_1_2::ROLES.headers.iter().map(|h| h.to_string()).collect(),
             });
         }
@@ -659,14 +659,6 @@ fn role_1_2(role: &str) -> &str {
     }
 }
 
-fn close(writer: csv::Writer<BufWriter<File>>, path: &Path) -> Result<u64> {
-    let context = || format!("writing {}", path.display());
-    let out = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    file.sync_all().with_context(context)?;
-    Ok(file.metadata().with_context(context)?.len())
-}
-
 /// Writes manifest.csv: every file the version knows, `bulk` when produced, else `absent`.
 pub fn write_manifest(
     path: &Path,
@@ -689,10 +681,7 @@ pub fn write_manifest(
     writer
         .write_record(["source.systemCode", concat!("sis-extract ", env!("CARGO_PKG_VERSION"))])
         .with_context(context)?;
-    let out = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    let mut file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    file.flush().with_context(context)?;
-    file.sync_all().with_context(context)
+    super::csv::close_writer(writer, path).map(|_| ())
 }
 
 #[cfg(test)]

@@ -5,68 +5,13 @@
 //! derives roles.csv from the same users query as 1.1 (its `role` and `orgSourcedIds`
 //! columns), so one query set serves both versions.
 
-use super::oneroster::FileSpec;
+// orgs, academicSessions, courses, classes, enrollments and demographics keep their 1.1
+// headers and required fields in 1.2 (1EdTech's 1.2 model and two implementations agree).
+use super::oneroster::{
+    CLASSES_1_1 as CLASSES, COURSES_1_1 as COURSES, DEMOGRAPHICS_1_1 as DEMOGRAPHICS,
+    ENROLLMENTS_1_1 as ENROLLMENTS, FileSpec, ORGS_1_1 as ORGS, SESSIONS_1_1 as SESSIONS,
+};
 
-const ORGS: FileSpec = FileSpec {
-    name: "orgs",
-    headers: &["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
-    required: &["sourcedId", "name", "type"],
-    required_file: true,
-};
-const SESSIONS: FileSpec = FileSpec {
-    name: "academicSessions",
-    headers: &[
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "type",
-        "startDate",
-        "endDate",
-        "parentSourcedId",
-        "schoolYear",
-    ],
-    required: &["sourcedId", "title", "type", "startDate", "endDate", "schoolYear"],
-    required_file: true,
-};
-const COURSES: FileSpec = FileSpec {
-    name: "courses",
-    headers: &[
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "schoolYearSourcedId",
-        "title",
-        "courseCode",
-        "grades",
-        "orgSourcedId",
-        "subjects",
-        "subjectCodes",
-    ],
-    required: &["sourcedId", "title", "orgSourcedId"],
-    required_file: true,
-};
-const CLASSES: FileSpec = FileSpec {
-    name: "classes",
-    headers: &[
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "grades",
-        "courseSourcedId",
-        "classCode",
-        "classType",
-        "location",
-        "schoolSourcedId",
-        "termSourcedIds",
-        "subjects",
-        "subjectCodes",
-        "periods",
-    ],
-    required: &["sourcedId", "title", "courseSourcedId", "classType", "schoolSourcedId", "termSourcedIds"],
-    required_file: true,
-};
 pub const USERS: FileSpec = FileSpec {
     name: "users",
     headers: &[
@@ -113,46 +58,6 @@ pub const ROLES: FileSpec = FileSpec {
     ],
     required: &["sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"],
     required_file: true,
-};
-const ENROLLMENTS: FileSpec = FileSpec {
-    name: "enrollments",
-    headers: &[
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "classSourcedId",
-        "schoolSourcedId",
-        "userSourcedId",
-        "role",
-        "primary",
-        "beginDate",
-        "endDate",
-    ],
-    required: &["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"],
-    required_file: true,
-};
-const DEMOGRAPHICS: FileSpec = FileSpec {
-    name: "demographics",
-    headers: &[
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "birthDate",
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
-    ],
-    required: &["sourcedId"],
-    required_file: false,
 };
 
 static FILES: [&FileSpec; 8] =
