@@ -28,14 +28,17 @@ WITH sec AS (
            cal.calendarID
     FROM Section s
     JOIN Trial t ON t.trialID = s.trialID AND t.active = 1
-    JOIN Course c ON c.courseID = s.courseID AND c.calendarID = t.calendarID
+    JOIN Course c ON c.courseID = s.courseID
+                    -- the trial must be of the course's calendar; a CASE, not a plain
+                    -- comparison, keeps PostgreSQL's row estimate (see the Campus users.sql)
+                    AND CASE WHEN c.calendarID = t.calendarID THEN 1 END IS NOT NULL
     JOIN Calendar cal ON cal.calendarID = c.calendarID
     JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = cal.schoolID
     WHERE c.active = 1
-      AND COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(cal.exclude, 0) = 0
-      AND COALESCE(cal.summerSchool, 0) = 0
+      AND (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (cal.exclude IS NULL OR cal.exclude = 0)
+      AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
 ),
 stu AS (
     SELECT DISTINCT r.sectionID, r.personID
@@ -46,9 +49,11 @@ stu AS (
       AND EXISTS (SELECT 1
                   FROM Enrollment e
                   WHERE e.personID = r.personID
-                    AND e.calendarID = sec.calendarID
-                    AND COALESCE(e.noShow, 0) = 0
-                    AND COALESCE(e.stateExclude, 0) = 0
+                    -- a CASE, not a second correlated column, so that PostgreSQL
+                    -- does not start from every (calendar, enrolled person) pair
+                    AND CASE WHEN e.calendarID = sec.calendarID THEN 1 END IS NOT NULL
+                    AND (e.noShow IS NULL OR e.noShow = 0)
+                    AND (e.stateExclude IS NULL OR e.stateExclude = 0)
                     AND e.startDate <= ?
                     AND (e.endDate IS NULL OR e.endDate >= ?))
 ),

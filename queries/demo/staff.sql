@@ -28,15 +28,15 @@ WITH asg AS (
                                        ea.assignmentID DESC) AS rn
     FROM EmploymentAssignment ea
     JOIN School sch ON sch.schoolID = ea.schoolID
-    WHERE COALESCE(sch.exclude, 0) = 0
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
       AND (ea.startDate IS NULL OR ea.startDate <= ?)
       AND (ea.endDate IS NULL OR ea.endDate >= ?)
       AND EXISTS (SELECT 1
                   FROM Calendar cal
                   JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
                   WHERE cal.schoolID = ea.schoolID
-                    AND COALESCE(cal.exclude, 0) = 0
-                    AND COALESCE(cal.summerSchool, 0) = 0)
+                    AND (cal.exclude IS NULL OR cal.exclude = 0)
+                    AND (cal.summerSchool IS NULL OR cal.summerSchool = 0))
 )
 SELECT CAST(p.personGUID AS varchar(36)) AS person_guid,
        p.staffNumber                     AS staff_number,
@@ -48,7 +48,10 @@ SELECT CAST(p.personGUID AS varchar(36)) AS person_guid,
 FROM asg
 JOIN School sch ON sch.schoolID = asg.schoolID
 JOIN Person p ON p.personID = asg.personID
-JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+JOIN "identity" i ON i.identityID = p.currentIdentityID
+                   -- the person's own identity; a CASE for PostgreSQL's row estimate
+                   -- (see the Campus users.sql)
+                   AND CASE WHEN i.personID = p.personID THEN 1 END IS NOT NULL
 LEFT JOIN Contact ct ON ct.personID = p.personID AND ct.districtID = asg.districtID
 WHERE asg.rn = 1
 ORDER BY school_number, staff_number, person_guid;

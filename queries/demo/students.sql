@@ -39,11 +39,11 @@ WITH enr AS (
     JOIN Calendar cal ON cal.calendarID = e.calendarID
     JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = cal.schoolID
-    WHERE COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(cal.exclude, 0) = 0
-      AND COALESCE(cal.summerSchool, 0) = 0
-      AND COALESCE(e.noShow, 0) = 0
-      AND COALESCE(e.stateExclude, 0) = 0
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (cal.exclude IS NULL OR cal.exclude = 0)
+      AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
+      AND (e.noShow IS NULL OR e.noShow = 0)
+      AND (e.stateExclude IS NULL OR e.stateExclude = 0)
       AND e.serviceType = 'P'
       AND e.startDate <= ?
       AND (e.endDate IS NULL OR e.endDate >= ?)
@@ -59,7 +59,10 @@ SELECT CAST(p.personGUID AS varchar(36)) AS person_guid,
        ct.email                          AS email
 FROM enr
 JOIN Person p ON p.personID = enr.personID
-JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+JOIN "identity" i ON i.identityID = p.currentIdentityID
+                   -- the person's own identity; a CASE for PostgreSQL's row estimate
+                   -- (see the Campus users.sql)
+                   AND CASE WHEN i.personID = p.personID THEN 1 END IS NOT NULL
 LEFT JOIN GradeLevel gl ON gl.calendarID = enr.calendarID
                        AND gl.structureID = enr.structureID
                        AND gl.name = enr.grade

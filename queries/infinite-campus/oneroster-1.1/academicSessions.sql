@@ -40,9 +40,9 @@ WITH cal AS (
     FROM Calendar c
     JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = c.schoolID
-    WHERE COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(c.exclude, 0) = 0
-      AND COALESCE(c.summerSchool, 0) = 0
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (c.exclude IS NULL OR c.exclude = 0)
+      AND (c.summerSchool IS NULL OR c.summerSchool = 0)
 ),
 trm AS (
     SELECT tm.termID,

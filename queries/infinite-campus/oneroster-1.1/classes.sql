@@ -52,14 +52,17 @@ WITH sec AS (
            CAST(sch.schoolGUID AS varchar(36)) AS schoolGUID
     FROM Section s
     JOIN Trial t ON t.trialID = s.trialID AND t.active = 1
-    JOIN Course c ON c.courseID = s.courseID AND c.calendarID = t.calendarID
+    JOIN Course c ON c.courseID = s.courseID
+                    -- the trial must be of the course's calendar; a CASE, not a plain
+                    -- comparison, keeps PostgreSQL's row estimate (see users.sql)
+                    AND CASE WHEN c.calendarID = t.calendarID THEN 1 END IS NOT NULL
     JOIN Calendar cal ON cal.calendarID = c.calendarID
     JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = cal.schoolID
     WHERE c.active = 1
-      AND COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(cal.exclude, 0) = 0
-      AND COALESCE(cal.summerSchool, 0) = 0
+      AND (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (cal.exclude IS NULL OR cal.exclude = 0)
+      AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
 )
 SELECT 'class-'                                AS sourcedId_prefix,
        sec.sectionID                           AS sourcedId,

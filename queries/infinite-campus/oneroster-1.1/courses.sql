@@ -33,7 +33,7 @@ JOIN Calendar cal ON cal.calendarID = c.calendarID
 JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
 JOIN School sch ON sch.schoolID = cal.schoolID
 WHERE c.active = 1
-  AND COALESCE(sch.exclude, 0) = 0
-  AND COALESCE(cal.exclude, 0) = 0
-  AND COALESCE(cal.summerSchool, 0) = 0
+  AND (sch.exclude IS NULL OR sch.exclude = 0)
+  AND (cal.exclude IS NULL OR cal.exclude = 0)
+  AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
 ORDER BY c.courseID;

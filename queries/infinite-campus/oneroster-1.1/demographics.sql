@@ -37,11 +37,11 @@ WITH stu AS (
     JOIN Calendar cal ON cal.calendarID = e.calendarID
     JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = cal.schoolID
-    WHERE COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(cal.exclude, 0) = 0
-      AND COALESCE(cal.summerSchool, 0) = 0
-      AND COALESCE(e.noShow, 0) = 0
-      AND COALESCE(e.stateExclude, 0) = 0
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (cal.exclude IS NULL OR cal.exclude = 0)
+      AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
+      AND (e.noShow IS NULL OR e.noShow = 0)
+      AND (e.stateExclude IS NULL OR e.stateExclude = 0)
       AND e.startDate <= ?
       AND (e.endDate IS NULL OR e.endDate >= ?)
 )
@@ -66,5 +66,8 @@ SELECT CAST(p.personGUID AS varchar(36))                        AS sourcedId,
             WHEN i.raceEthnicityFed = '1' THEN 1 END              AS hispanicOrLatinoEthnicity
 FROM stu
 JOIN Person p ON p.personID = stu.personID
-JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+JOIN "identity" i ON i.identityID = p.currentIdentityID
+                   -- the person's own identity; a CASE for PostgreSQL's row estimate
+                   -- (see users.sql)
+                   AND CASE WHEN i.personID = p.personID THEN 1 END IS NOT NULL
 ORDER BY sourcedId;

@@ -29,13 +29,13 @@ WITH sch AS (
            s.name,
            CAST(s.schoolGUID AS varchar(36)) AS schoolGUID
     FROM School s
-    WHERE COALESCE(s.exclude, 0) = 0
+    WHERE (s.exclude IS NULL OR s.exclude = 0)
       AND EXISTS (SELECT 1
                   FROM Calendar cal
                   JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
                   WHERE cal.schoolID = s.schoolID
-                    AND COALESCE(cal.exclude, 0) = 0
-                    AND COALESCE(cal.summerSchool, 0) = 0)
+                    AND (cal.exclude IS NULL OR cal.exclude = 0)
+                    AND (cal.summerSchool IS NULL OR cal.summerSchool = 0))
 ),
 org AS (
     SELECT 'district-'                          AS sourcedId_prefix,

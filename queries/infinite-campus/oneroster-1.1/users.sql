@@ -65,20 +65,20 @@ WITH cal AS (
     FROM Calendar c
     JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = c.schoolID
-    WHERE COALESCE(sch.exclude, 0) = 0
-      AND COALESCE(c.exclude, 0) = 0
-      AND COALESCE(c.summerSchool, 0) = 0
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (c.exclude IS NULL OR c.exclude = 0)
+      AND (c.summerSchool IS NULL OR c.summerSchool = 0)
 ),
 ppl AS (
-    SELECT p.personID,
-           CAST(p.personGUID AS varchar(36))              AS personGUID,
-           NULLIF(LTRIM(RTRIM(p.studentNumber)), '')      AS studentNumber,
-           NULLIF(LTRIM(RTRIM(p.staffNumber)), '')        AS staffNumber,
-           i.firstName,
-           i.lastName,
-           NULLIF(LTRIM(RTRIM(i.middleName)), '')         AS middleName
+    -- Persons with a current identity: the only ones who can be users.
+    SELECT p.personID
     FROM Person p
-    JOIN "identity" i ON i.identityID = p.currentIdentityID AND i.personID = p.personID
+    JOIN "identity" i ON i.identityID = p.currentIdentityID
+    -- The identity must be the person's own. Written as a CASE, not as a second join
+    -- column: PostgreSQL multiplies the selectivities of the two correlated columns,
+    -- estimates one person in the district and then picks nested loops over whole
+    -- CTEs (minutes at 20 000 students). SQL Server and SQLite read it the same way.
+    WHERE CASE WHEN i.personID = p.personID THEN 1 END IS NOT NULL
 ),
 enr AS (
     SELECT e.personID,
@@ -94,8 +94,8 @@ enr AS (
     LEFT JOIN GradeLevel gl ON gl.calendarID = e.calendarID
                            AND gl.structureID = e.structureID
                            AND gl.name = e.grade
-    WHERE COALESCE(e.noShow, 0) = 0
-      AND COALESCE(e.stateExclude, 0) = 0
+    WHERE (e.noShow IS NULL OR e.noShow = 0)
+      AND (e.stateExclude IS NULL OR e.stateExclude = 0)
       AND e.startDate <= ?
       AND (e.endDate IS NULL OR e.endDate >= ?)
 ),
@@ -105,7 +105,10 @@ sec AS (
            cal.schoolID
     FROM Section s
     JOIN Trial t ON t.trialID = s.trialID AND t.active = 1
-    JOIN Course c ON c.courseID = s.courseID AND c.calendarID = t.calendarID
+    JOIN Course c ON c.courseID = s.courseID
+                    -- the trial must be of the course's calendar; a CASE, not a plain
+                    -- comparison, keeps PostgreSQL's row estimate (see users.sql)
+                    AND CASE WHEN c.calendarID = t.calendarID THEN 1 END IS NOT NULL
     JOIN cal ON cal.calendarID = c.calendarID
     WHERE c.active = 1
 ),
@@ -207,36 +210,44 @@ ct AS (
     WHERE c.districtID IN (SELECT cal.districtID FROM cal)
 ),
 num AS (
+    -- Names and numbers come from the base tables, not from ppl: a planner knows that
+    -- Person.personID is unique, while it has no statistics for a CTE and would expect
+    -- each user to match hundreds of rows (PostgreSQL then compiles the query with JIT
+    -- for seconds). Every person in usr1 passed the identity check of ppl.
     SELECT u.personID,
            u.role,
-           CASE WHEN u.role = 'student' THEN ppl.studentNumber
+           CAST(p.personGUID AS varchar(36))              AS personGUID,
+           i.firstName,
+           i.lastName,
+           NULLIF(LTRIM(RTRIM(i.middleName)), '')         AS middleName,
+           CASE WHEN u.role = 'student' THEN NULLIF(LTRIM(RTRIM(p.studentNumber)), '')
                 WHEN u.role = 'guardian' THEN NULL
-                ELSE ppl.staffNumber END AS number
+                ELSE NULLIF(LTRIM(RTRIM(p.staffNumber)), '') END AS number
     FROM usr1 u
-    JOIN ppl ON ppl.personID = u.personID
+    JOIN Person p ON p.personID = u.personID
+    JOIN "identity" i ON i.identityID = p.currentIdentityID
 )
-SELECT ppl.personGUID                                  AS sourcedId,
+SELECT num.personGUID                                  AS sourcedId,
        1                                               AS enabledUser,
        CAST(sch.schoolGUID AS varchar(36))             AS orgSourcedIds,
        num.role                                        AS role,
-       COALESCE(acct.username, num.number, ct.email, ppl.personGUID) AS username,
+       COALESCE(acct.username, num.number, ct.email, num.personGUID) AS username,
        CASE WHEN num.number IS NULL THEN NULL
             WHEN num.role = 'student' THEN 'studentNumber'
             ELSE 'staffNumber' END                     AS userIds_type,
        num.number                                      AS userIds,
-       ppl.firstName                                   AS givenName,
-       ppl.lastName                                    AS familyName,
-       ppl.middleName                                  AS middleName,
+       num.firstName                                   AS givenName,
+       num.lastName                                    AS familyName,
+       num.middleName                                  AS middleName,
        num.number                                      AS identifier,
        ct.email                                        AS email,
-       ag.personGUID                                   AS agentSourcedIds,
+       CAST(ag.personGUID AS varchar(36))              AS agentSourcedIds,
        CASE WHEN num.role = 'student' THEN g.grade END AS grades
 FROM num
-JOIN ppl ON ppl.personID = num.personID
 JOIN uorg ON uorg.personID = num.personID
 JOIN School sch ON sch.schoolID = uorg.schoolID
 LEFT JOIN agt ON agt.personID = num.personID
-LEFT JOIN ppl ag ON ag.personID = agt.agentID
+LEFT JOIN Person ag ON ag.personID = agt.agentID
 LEFT JOIN acct ON acct.personID = num.personID AND acct.rn = 1
 LEFT JOIN ct ON ct.personID = num.personID AND ct.rn = 1
 LEFT JOIN enr g ON g.personID = num.personID AND g.rn = 1
