@@ -499,7 +499,9 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // Only regular files: a device (say /dev/null named by mistake) is refused elsewhere.
         if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.is_file()
             && metadata.permissions().mode() & 0o077 != 0
         {
             eprintln!(
@@ -705,6 +707,23 @@ pub fn connection_string_pairs(cs: &str) -> Vec<(String, String)> {
     pairs
 }
 
+/// A secret file holds one password; anything larger than this is the wrong file (or a
+/// device such as /dev/zero, which would never end).
+const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
+
+fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(SECRET_FILE_MAX_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > SECRET_FILE_MAX_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} KiB; it should hold only the secret",
+            SECRET_FILE_MAX_BYTES / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("it is not UTF-8 text"))
+}
+
 fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Secret> {
     let value = match r {
         SecretRef::Env(name) => std::env::var(&name).map_err(|_| {
@@ -716,9 +735,8 @@ fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         SecretRef::File(file) => {
             let file = resolve(&file);
             warn_if_readable_by_others(&file, &format!("the secret file of {key}"));
-            let text = std::fs::read_to_string(&file).map_err(|e| {
-                config_error(key, format!("cannot read secret file {}: {e}", file.display()))
-            })?;
+            let text = read_secret_file(&file)
+                .map_err(|e| config_error(key, format!("cannot read secret file {}: {e}", file.display())))?;
             // A trailing newline from `echo pw > file` is not part of the secret.
             text.trim_end_matches(['\r', '\n']).to_string()
         }

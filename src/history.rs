@@ -132,6 +132,11 @@ pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading the history file {}", path.display())),
     };
+    Ok(parse_records(&text, &path.display().to_string()))
+}
+
+/// The records of history text; `source` names the file in warnings about skipped lines.
+pub fn parse_records(text: &str, source: &str) -> Vec<RunRecord> {
     let mut records = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -139,12 +144,10 @@ pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
         }
         match serde_json::from_str(line) {
             Ok(record) => records.push(record),
-            Err(e) => {
-                tracing::warn!("{} line {}: skipped an unreadable record ({e})", path.display(), number + 1)
-            }
+            Err(e) => tracing::warn!("{source} line {}: skipped an unreadable record ({e})", number + 1),
         }
     }
-    Ok(records)
+    records
 }
 
 /// Runs as a table for people: start (local time), duration, outcome, rows per file, zip

@@ -4,27 +4,10 @@
 //! Exit codes: 0 success; 1 a run failed; 2 usage or configuration error; 3 a safety guard
 //! stopped the upload; 4 a connectivity check failed.
 
-mod archive;
-mod check;
-mod cli;
-mod config;
-mod destination;
-mod detail;
-mod fixture_generator;
-mod fsutil;
-mod guards;
-mod history;
-mod hooks;
-mod lock;
-mod logging;
-mod output;
-mod pipeline;
-mod profiles;
-mod progress;
-mod query;
-mod schedule;
-mod secret;
-mod source;
+use sis_extract::{
+    archive, check, cli, config, detail, fixture_generator, fsutil, guards, history, logging, output,
+    pipeline, progress, schedule, secret,
+};
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -71,10 +71,15 @@ pub fn load_file(path: &Path) -> Result<SqlFile> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-    let placeholders = vet(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
-    let sent = without_comments_and_final_semicolon(&text);
+    let (sent, placeholders) = prepare(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
     Ok(SqlFile { name, path: path.to_path_buf(), text: sent, placeholders, sha256 })
+}
+
+/// Vets `text` and returns what is sent to the driver, with its number of `?` placeholders.
+pub fn prepare(text: &str) -> Result<(String, usize), Refusal> {
+    let placeholders = vet(text)?;
+    Ok((without_comments_and_final_semicolon(text), placeholders))
 }
 
 /// The text as it is sent to the driver: comments blanked out (line breaks kept, so the

@@ -73,6 +73,11 @@ fn secrets_from_missing_places_say_where_they_were_looked_for() {
         &format!("{SOURCE}{}", sftp_job("").replace("{ env = \"SFTP_PW\" }", "{ file = \"no-such-file\" }")),
         "job[0].destination.password: cannot read secret file",
     );
+    // A device or a big file named by mistake is refused, not read forever.
+    assert_config_error(
+        &format!("{SOURCE}{}", sftp_job("").replace("{ env = \"SFTP_PW\" }", "{ file = \"/dev/zero\" }")),
+        "job[0].destination.password: cannot read secret file /dev/zero: it is larger than 64 KiB",
+    );
 }
 
 #[test]

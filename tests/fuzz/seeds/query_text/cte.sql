@@ -1,0 +1,1 @@
+WITH a AS (SELECT personID FROM Person WHERE x = ?) SELECT * FROM a ORDER BY 1;
