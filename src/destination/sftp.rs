@@ -27,9 +27,13 @@ use super::{Deliver, Delivery};
 use crate::check::{Chain, Step};
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
 
-/// Size of each SFTP write. Over a long network path the write size decides the speed
-/// (32 KiB writes at 20 ms round trip are 60× slower); libssh2 pipelines a large write.
-const WRITE_CHUNK: usize = 1 << 20;
+/// Bytes of the upload kept in flight. libssh2 sends a write call's whole buffer as
+/// pipelined 30 000-byte SFTP requests and returns once the first are acknowledged; the
+/// next call must pass the unacknowledged rest again, and may add fresh data behind it.
+/// Topping the buffer up on every call keeps the pipe full. Writing fixed chunks with
+/// `write_all` instead lets the pipe run dry at the end of each chunk: one idle round trip
+/// per chunk, which at 20 ms round trip made uploads 1.8× slower than OpenSSH's sftp.
+const IN_FLIGHT: usize = 4 << 20;
 
 /// SFTP status codes (draft-ietf-secsh-filexfer-02 and later).
 const FX_NO_SUCH_FILE: i32 = 2;
@@ -142,18 +146,34 @@ fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result<Deliv
             .map_err(|e| classify_sftp(e, &format!("creating {partial} on {where_}")))?;
         let mut local = std::fs::File::open(zip)
             .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?;
-        let mut buffer = vec![0u8; WRITE_CHUNK];
+        // buffer[start..end] is sent but not yet acknowledged, or not yet sent.
+        let mut buffer = vec![0u8; 2 * IN_FLIGHT];
+        let (mut start, mut end, mut at_eof) = (0usize, 0usize, false);
         let mut sent = 0u64;
         loop {
-            let n = local
-                .read(&mut buffer)
-                .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?;
-            if n == 0 {
+            if !at_eof && end - start < IN_FLIGHT {
+                if end + IN_FLIGHT > buffer.len() {
+                    // Move the pending bytes to the front: at most once per IN_FLIGHT sent.
+                    buffer.copy_within(start..end, 0);
+                    (start, end) = (0, end - start);
+                }
+                let n = local
+                    .read(&mut buffer[end..end + IN_FLIGHT])
+                    .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?;
+                end += n;
+                at_eof = n == 0;
+                continue;
+            }
+            if start == end {
                 break;
             }
-            remote
-                .write_all(&buffer[..n])
-                .map_err(|e| classify_io(e, &format!("uploading to {partial} on {where_}")))?;
+            let n = match remote.write(&buffer[start..end]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) => Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                other => other,
+            }
+            .map_err(|e| classify_io(e, &format!("uploading to {partial} on {where_}")))?;
+            start += n;
             sent += n as u64;
             crate::progress::uploaded(name, sent, local_size);
         }
@@ -266,6 +286,22 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
     )))
 }
 
+/// Offers AES-GCM first (libssh2 otherwise starts with chacha20-poly1305): with the AES
+/// instructions of any server CPU of the last decade it encrypts the upload several times
+/// faster. Every cipher libssh2 supports stays on the list, in its own order after
+/// these, so a server without AES-GCM still agrees on one.
+fn prefer_aes_gcm(session: &Session) {
+    for direction in [MethodType::CryptCs, MethodType::CryptSc] {
+        let Ok(supported) = session.supported_algs(direction) else { continue };
+        let (mut list, rest): (Vec<&str>, Vec<&str>) =
+            supported.iter().copied().partition(|name| name.contains("-gcm@"));
+        list.extend(rest);
+        if let Err(e) = session.method_pref(direction, &list.join(",")) {
+            tracing::debug!("keeping libssh2's cipher order: {e}");
+        }
+    }
+}
+
 fn handshake(config: &SftpDestination, host_key_preference: Option<&str>) -> Result<Session, Failure> {
     let tcp = connect_tcp(&config.host, config.port, config.timeout)?;
     let mut session =
@@ -277,6 +313,7 @@ fn handshake(config: &SftpDestination, host_key_preference: Option<&str>) -> Res
             .method_pref(MethodType::HostKey, preference)
             .map_err(|e| Failure::Permanent(anyhow!("setting host-key algorithms: {e}")))?;
     }
+    prefer_aes_gcm(&session);
     session.handshake().map_err(|e| {
         Failure::Transient(anyhow!(
             "the SSH handshake with {}:{} failed: {e}. Check that host and port are the vendor's SFTP server and that the firewall lets this server through",
