@@ -247,12 +247,7 @@ impl Source {
                     let present = match kind {
                         ColumnKind::Text => match column.as_wide_text().and_then(|t| t.get(r)) {
                             Some(units) => {
-                                for ch in char::decode_utf16(units.iter().copied()) {
-                                    out.push(ch.unwrap_or_else(|_| {
-                                        replaced[c] = true;
-                                        char::REPLACEMENT_CHARACTER
-                                    }));
-                                }
+                                replaced[c] |= push_utf16(out, units);
                                 true
                             }
                             None => false,
@@ -260,7 +255,7 @@ impl Source {
                         ColumnKind::Integer => column
                             .as_nullable_slice::<i64>()
                             .and_then(|s| s.get(r))
-                            .map(|v| write!(out, "{v}"))
+                            .map(|v| push_integer(out, *v))
                             .is_some(),
                         ColumnKind::Float32 => column
                             .as_nullable_slice::<f32>()
@@ -280,7 +275,7 @@ impl Source {
                         ColumnKind::Date => column
                             .as_nullable_slice::<Date>()
                             .and_then(|s| s.get(r))
-                            .map(|d| write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                            .map(|d| push_date(out, d))
                             .is_some(),
                         ColumnKind::Timestamp => column
                             .as_nullable_slice::<Timestamp>()
@@ -708,10 +703,94 @@ fn first_line(text: &str) -> &str {
     message.trim_end_matches(';')
 }
 
+// Per-value conversions of the fetch loop. They run for every value of every row, so
+// they avoid the `fmt` machinery and per-character decoding where the data allows
+// (profiling a 1M-row extract put the loop at about a sixth of the extract stage).
+
+/// Appends UTF-16 `units` to `out`; returns true when a lone surrogate had to be replaced
+/// with U+FFFD. ASCII, the bulk of roster data, is copied without decoding.
+fn push_utf16(out: &mut String, units: &[u16]) -> bool {
+    out.reserve(units.len());
+    let ascii = units.iter().take_while(|u| **u < 0x80).count();
+    out.extend(units[..ascii].iter().map(|u| char::from(*u as u8)));
+    let mut replaced = false;
+    for ch in char::decode_utf16(units[ascii..].iter().copied()) {
+        out.push(ch.unwrap_or_else(|_| {
+            replaced = true;
+            char::REPLACEMENT_CHARACTER
+        }));
+    }
+    replaced
+}
+
+/// Appends the decimal digits of `value`.
+fn push_integer(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|d| char::from(*d)));
+}
+
+/// Appends an ISO 8601 date, YYYY-MM-DD (a year below 1000 is zero-padded, as before).
+fn push_date(out: &mut String, date: &Date) {
+    if !(0..=9999).contains(&date.year) {
+        // Outside four digits (never from a real SIS): let fmt handle sign and width.
+        let _ = write!(out, "{:04}-{:02}-{:02}", date.year, date.month, date.day);
+        return;
+    }
+    let year = date.year as u16;
+    for digit in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
+        out.push(char::from(b'0' + digit as u8));
+    }
+    for (separator, part) in [('-', date.month), ('-', date.day)] {
+        out.push(separator);
+        out.push(char::from(b'0' + (part / 10 % 10) as u8));
+        out.push(char::from(b'0' + (part % 10) as u8));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::Secret;
+
+    #[test]
+    fn value_conversions_match_the_standard_formatting() {
+        for text in ["", "plain ascii", "Zoë Müller", "中文 😀", "a\u{7f}\u{80}b", "O'Brien, \"Jr\"\r\n"]
+        {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            let mut out = String::from("stale");
+            out.clear();
+            assert!(!push_utf16(&mut out, &units));
+            assert_eq!(out, text);
+        }
+        let mut out = String::new();
+        assert!(push_utf16(&mut out, &[b'a' as u16, 0xD800, b'b' as u16]));
+        assert_eq!(out, "a\u{FFFD}b");
+        for value in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN, -1_000_000_007] {
+            let mut out = String::new();
+            push_integer(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for (year, month, day) in
+            [(2026, 1, 15), (999, 12, 31), (1, 2, 3), (9999, 10, 10), (-44, 3, 15), (12000, 1, 1)]
+        {
+            let mut out = String::new();
+            push_date(&mut out, &Date { year, month, day });
+            assert_eq!(out, format!("{year:04}-{month:02}-{day:02}"));
+        }
+    }
 
     fn config(cs: &str) -> SourceConfig {
         SourceConfig {
