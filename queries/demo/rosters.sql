@@ -43,7 +43,8 @@ WITH sec AS (
 stu AS (
     SELECT DISTINCT r.sectionID, r.personID
     FROM Roster r
-    JOIN sec ON sec.sectionID = r.sectionID AND sec.trialID = r.trialID
+    JOIN sec ON sec.sectionID = r.sectionID
+            AND CASE WHEN sec.trialID = r.trialID THEN 1 END IS NOT NULL
     WHERE (r.startDate IS NULL OR r.startDate <= ?)
       AND (r.endDate IS NULL OR r.endDate >= ?)
       AND EXISTS (SELECT 1
@@ -65,7 +66,8 @@ tch AS (
                               ORDER BY CASE WHEN h.staffType = 'P' THEN 0 ELSE 1 END,
                                        h.historyID DESC) AS rn
     FROM SectionStaffHistory h
-    JOIN sec ON sec.sectionID = h.sectionID AND sec.trialID = h.trialID
+    JOIN sec ON sec.sectionID = h.sectionID
+            AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
     WHERE (h.startDate IS NULL OR h.startDate <= ?)
       AND (h.endDate IS NULL OR h.endDate >= ?)
 )
@@ -80,5 +82,5 @@ SELECT tch.sectionID                     AS section_id,
        tch.staffRole                     AS role
 FROM tch
 JOIN Person p ON p.personID = tch.personID
-WHERE tch.rn = 1
+WHERE tch.rn < 2
 ORDER BY section_id, role, person_guid;

@@ -49,7 +49,7 @@ JOIN Course c ON c.courseID = s.courseID
 JOIN Calendar cal ON cal.calendarID = c.calendarID
 JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
 JOIN School sch ON sch.schoolID = cal.schoolID
-LEFT JOIN pt ON pt.sectionID = s.sectionID AND pt.trialID = s.trialID AND pt.rn = 1
+LEFT JOIN pt ON pt.sectionID = s.sectionID AND pt.trialID = s.trialID AND pt.rn < 2
 LEFT JOIN Person p ON p.personID = pt.personID
 WHERE c.active = 1
   AND (sch.exclude IS NULL OR sch.exclude = 0)

@@ -53,5 +53,5 @@ JOIN "identity" i ON i.identityID = p.currentIdentityID
                    -- (see the Campus users.sql)
                    AND CASE WHEN i.personID = p.personID THEN 1 END IS NOT NULL
 LEFT JOIN Contact ct ON ct.personID = p.personID AND ct.districtID = asg.districtID
-WHERE asg.rn = 1
+WHERE asg.rn < 2
 ORDER BY school_number, staff_number, person_guid;

@@ -67,5 +67,5 @@ LEFT JOIN GradeLevel gl ON gl.calendarID = enr.calendarID
                        AND gl.structureID = enr.structureID
                        AND gl.name = enr.grade
 LEFT JOIN Contact ct ON ct.personID = p.personID AND ct.districtID = enr.districtID
-WHERE enr.rn = 1
+WHERE enr.rn < 2
 ORDER BY student_number, person_guid;

@@ -116,7 +116,8 @@ tch AS (
     SELECT DISTINCT h.personID,
            sec.schoolID
     FROM SectionStaffHistory h
-    JOIN sec ON sec.sectionID = h.sectionID AND sec.trialID = h.trialID
+    JOIN sec ON sec.sectionID = h.sectionID
+            AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
     JOIN ppl ON ppl.personID = h.personID
     WHERE (h.startDate IS NULL OR h.startDate <= ?)
       AND (h.endDate IS NULL OR h.endDate >= ?)
