@@ -4,7 +4,7 @@
 //! 1. connect with a timeout, and verify the server's host key against the pin
 //!    *before* sending any credential (a server that does not match never sees a password);
 //! 2. authenticate with a password or a private key;
-//! 3. upload to a hidden temporary name in the remote folder with large (1 MiB) writes,
+//! 3. upload to a hidden temporary name in the remote folder, 4 MiB kept in flight,
 //!    then check the remote size;
 //! 4. rename into place with the `posix-rename@openssh.com` extension, which replaces an
 //!    existing file atomically, so the vendor sees either last night's file or tonight's,
