@@ -2565,21 +2565,7 @@ impl<'w> Sql<'w> {
     fn int(&mut self, v: impl Into<i64>) -> &mut Self {
         self.next_col();
         let v: i64 = v.into();
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut u = v.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (u % 10) as u8;
-            u /= 10;
-            if u == 0 {
-                break;
-            }
-        }
-        if v < 0 {
-            self.buf.push(b'-');
-        }
-        self.buf.extend_from_slice(&digits[at..]);
+        self.buf.extend_from_slice(crate::decimal::i64_text(v, &mut [0; 20]).as_bytes());
         self
     }
 
