@@ -391,11 +391,8 @@ fn text_width(desc: &BufferDesc) -> usize {
 
 /// `YYYY-MM-DD HH:MM:SS`, plus the fraction when there is one, in 3, 6 or 9 digits.
 fn format_timestamp(out: &mut String, t: &Timestamp) {
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    );
+    push_date(out, &Date { year: t.year, month: t.month, day: t.day });
+    let _ = write!(out, " {:02}:{:02}:{:02}", t.hour, t.minute, t.second);
     let ns = t.fraction;
     if ns != 0 {
         if ns % 1_000_000 == 0 {
@@ -751,8 +748,7 @@ mod tests {
         for text in ["", "plain ascii", "Zoë Müller", "中文 😀", "a\u{7f}\u{80}b", "O'Brien, \"Jr\"\r\n"]
         {
             let units: Vec<u16> = text.encode_utf16().collect();
-            let mut out = String::from("stale");
-            out.clear();
+            let mut out = String::new();
             assert!(!push_utf16(&mut out, &units));
             assert_eq!(out, text);
         }
@@ -766,6 +762,11 @@ mod tests {
             push_date(&mut out, &Date { year, month, day });
             assert_eq!(out, format!("{year:04}-{month:02}-{day:02}"));
         }
+        let mut out = String::new();
+        let t =
+            Timestamp { year: 2026, month: 1, day: 15, hour: 7, minute: 5, second: 9, fraction: 120_000_000 };
+        format_timestamp(&mut out, &t);
+        assert_eq!(out, "2026-01-15 07:05:09.120");
     }
 
     fn config(cs: &str) -> SourceConfig {
