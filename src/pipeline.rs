@@ -150,6 +150,8 @@ fn execute(
         .with_context(|| format!("creating a work folder in {}", config.work_dir.display()))?;
     let set_dir = work.path().join("set");
     crate::fsutil::create_private_dir(&set_dir)?;
+    // The zip's entries are compressed on other threads while the files are written.
+    let entries = archive::EntryStore::new(&work.path().join("entries"), job.now_local())?;
 
     let stage = Instant::now();
     let source = Source::connect(&config.source)?;
@@ -160,8 +162,8 @@ fn execute(
     );
 
     let produced = match Version::for_format(job.format) {
-        None => write_csv_files(&source, &queries, job, &set_dir, progress)?,
-        Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, progress)?,
+        None => write_csv_files(&source, &queries, job, &set_dir, &entries, progress)?,
+        Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, &entries, progress)?,
     };
     drop(source);
 
@@ -223,7 +225,13 @@ fn execute(
     }
 
     let stage = Instant::now();
-    let archive = archive::create(&work.path().join(&progress.archive_name), &produced, job.now_local())?;
+    let archive = archive::create(
+        &work.path().join(&progress.archive_name),
+        &produced,
+        job.now_local(),
+        Some(&entries),
+    )?;
+    drop(entries);
     tracing::info!(
         zip = progress.archive_name.as_str(),
         bytes = archive.bytes,
@@ -298,6 +306,7 @@ fn write_csv_files(
     queries: &[SqlFile],
     job: &Job,
     set_dir: &Path,
+    entries: &archive::EntryStore,
     progress: &mut Progress,
 ) -> Result<Vec<PathBuf>> {
     let mut produced = Vec::new();
@@ -305,7 +314,7 @@ fn write_csv_files(
         let stage = Instant::now();
         let file_name = format!("{}.csv", query.name);
         let path = set_dir.join(&file_name);
-        let mut csv = CsvFile::create(&path, job.bom, job.line_ending)?;
+        let mut csv = CsvFile::create(&path, job.bom, job.line_ending, Some(entries))?;
         let file_label = format!("{}.sql", query.name);
         source.extract(
             query,
@@ -375,6 +384,7 @@ fn write_oneroster_set(
     job: &Job,
     version: Version,
     set_dir: &Path,
+    entries: &archive::EntryStore,
     progress: &mut Progress,
 ) -> Result<Vec<PathBuf>> {
     let mut produced = Vec::new();
@@ -383,7 +393,15 @@ fn write_oneroster_set(
         let stage = Instant::now();
         let spec = oneroster::file_spec(version, &query.name).expect("checked before connecting");
         let path = set_dir.join(format!("{}.csv", spec.name));
-        let mut file = OneRosterFile::create(&path, spec, version, job.bom, job.line_ending, &job.grade_map)?;
+        let mut file = OneRosterFile::create(
+            &path,
+            spec,
+            version,
+            job.bom,
+            job.line_ending,
+            &job.grade_map,
+            Some(entries),
+        )?;
         let file_label = format!("{}.sql", query.name);
         source.extract(
             query,

@@ -1,12 +1,12 @@
 //! Plain CSV output: RFC 4180 quoting, UTF-8 (optionally with a BOM), the query's column
 //! names as the header, and `\r\n` or `\n` line endings.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::archive::{EntryStore, SetFileWriter};
 use crate::config::LineEnding;
 use crate::source::{Row, RowSink};
 
@@ -14,7 +14,7 @@ use crate::source::{Row, RowSink};
 /// finishing loses buffered rows on purpose, so an error can never look like success.
 pub struct CsvFile {
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    writer: SetCsvWriter,
     header: Vec<String>,
     rows: u64,
     /// One reusable record, so a row costs no allocation.
@@ -22,10 +22,15 @@ pub struct CsvFile {
 }
 
 impl CsvFile {
-    pub fn create(path: &Path, bom: bool, line_ending: LineEnding) -> Result<CsvFile> {
+    pub fn create(
+        path: &Path,
+        bom: bool,
+        line_ending: LineEnding,
+        entries: Option<&EntryStore>,
+    ) -> Result<CsvFile> {
         Ok(CsvFile {
             path: path.to_path_buf(),
-            writer: open_writer(path, bom, line_ending)?,
+            writer: open_writer(path, bom, line_ending, entries)?,
             header: Vec::new(),
             rows: 0,
             record: Vec::new(),
@@ -39,11 +44,21 @@ impl CsvFile {
     }
 }
 
+/// The CSV writer of one set file.
+pub type SetCsvWriter = csv::Writer<BufWriter<SetFileWriter>>;
+
 /// A private (0600) file with an RFC 4180 writer on it: quotes only where needed (comma,
 /// quote, CR, LF), inner quotes doubled, the chosen line ending, an optional UTF-8 BOM.
-pub fn open_writer(path: &Path, bom: bool, line_ending: LineEnding) -> Result<csv::Writer<BufWriter<File>>> {
+/// With `entries`, the file is also compressed for the zip as it is written.
+pub fn open_writer(
+    path: &Path,
+    bom: bool,
+    line_ending: LineEnding,
+    entries: Option<&EntryStore>,
+) -> Result<SetCsvWriter> {
     let file = crate::fsutil::create_private(path)?;
-    let mut out = BufWriter::with_capacity(256 * 1024, file);
+    let entry = entries.map(|store| store.begin(path)).transpose()?;
+    let mut out = BufWriter::with_capacity(256 * 1024, SetFileWriter::new(file, entry));
     if bom {
         out.write_all("\u{feff}".as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -57,14 +72,13 @@ pub fn open_writer(path: &Path, bom: bool, line_ending: LineEnding) -> Result<cs
         .from_writer(out))
 }
 
-/// Flushes a writer from [`open_writer`], syncs the file to disk and returns its size.
-/// Every error is reported (dropping a writer would swallow it).
-pub fn close_writer(writer: csv::Writer<BufWriter<File>>, path: &Path) -> Result<u64> {
+/// Flushes a writer from [`open_writer`], syncs the file to disk, completes its zip entry
+/// and returns its size. Every error is reported (dropping a writer would swallow it).
+pub fn close_writer(writer: SetCsvWriter, path: &Path) -> Result<u64> {
     let context = || format!("writing {}", path.display());
     let out = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
     let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    file.sync_all().with_context(context)?;
-    Ok(file.metadata().with_context(context)?.len())
+    file.finish().with_context(context)
 }
 
 impl RowSink for CsvFile {

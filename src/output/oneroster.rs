@@ -13,12 +13,11 @@
 //! Validation of the finished set lives in `validate.rs`.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::archive::EntryStore;
 use crate::config::{Format, LineEnding};
 use crate::source::{Row, RowSink};
 
@@ -345,7 +344,7 @@ struct Group {
 /// alongside users.csv from the same query.
 struct RolesFile {
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    writer: super::csv::SetCsvWriter,
     rows: u64,
 }
 
@@ -362,7 +361,7 @@ pub struct OneRosterFile<'a> {
     spec: &'static FileSpec,
     version: Version,
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    writer: super::csv::SetCsvWriter,
     targets: Vec<Target>,
     grade_map: &'a BTreeMap<String, String>,
     group: Option<Group>,
@@ -380,12 +379,13 @@ impl<'a> OneRosterFile<'a> {
         bom: bool,
         line_ending: LineEnding,
         grade_map: &'a BTreeMap<String, String>,
+        entries: Option<&EntryStore>,
     ) -> Result<OneRosterFile<'a>> {
-        let mut writer = super::csv::open_writer(path, bom, line_ending)?;
+        let mut writer = super::csv::open_writer(path, bom, line_ending, entries)?;
         writer.write_record(spec.headers).with_context(|| format!("writing {}", path.display()))?;
         let roles = if version == Version::V1_2 && spec.name == "users" {
             let roles_path = path.with_file_name("roles.csv");
-            let mut roles_writer = super::csv::open_writer(&roles_path, bom, line_ending)?;
+            let mut roles_writer = super::csv::open_writer(&roles_path, bom, line_ending, entries)?;
             roles_writer
                 .write_record(super::oneroster_1_2::ROLES.headers)
                 .with_context(|| format!("writing {}", roles_path.display()))?;
@@ -668,7 +668,8 @@ pub fn write_manifest(
     bom: bool,
     line_ending: LineEnding,
 ) -> Result<()> {
-    let mut writer = super::csv::open_writer(path, bom, line_ending)?;
+    // The manifest is a few hundred bytes: it is compressed when the zip is made.
+    let mut writer = super::csv::open_writer(path, bom, line_ending, None)?;
     let context = || format!("writing {}", path.display());
     writer.write_record(["propertyName", "value"]).with_context(context)?;
     writer.write_record(["manifest.version", "1.0"]).with_context(context)?;
