@@ -286,22 +286,6 @@ fn open_verified_session(config: &SftpDestination) -> Result<(Session, String), 
     )))
 }
 
-/// Offers AES-GCM first (libssh2 otherwise starts with chacha20-poly1305): with the AES
-/// instructions of any server CPU of the last decade it encrypts the upload several times
-/// faster. Every cipher libssh2 supports stays on the list, in its own order after
-/// these, so a server without AES-GCM still agrees on one.
-fn prefer_aes_gcm(session: &Session) {
-    for direction in [MethodType::CryptCs, MethodType::CryptSc] {
-        let Ok(supported) = session.supported_algs(direction) else { continue };
-        let (mut list, rest): (Vec<&str>, Vec<&str>) =
-            supported.iter().copied().partition(|name| name.contains("-gcm@"));
-        list.extend(rest);
-        if let Err(e) = session.method_pref(direction, &list.join(",")) {
-            tracing::debug!("keeping libssh2's cipher order: {e}");
-        }
-    }
-}
-
 fn handshake(config: &SftpDestination, host_key_preference: Option<&str>) -> Result<Session, Failure> {
     let tcp = connect_tcp(&config.host, config.port, config.timeout)?;
     let mut session =
@@ -313,7 +297,9 @@ fn handshake(config: &SftpDestination, host_key_preference: Option<&str>) -> Res
             .method_pref(MethodType::HostKey, preference)
             .map_err(|e| Failure::Permanent(anyhow!("setting host-key algorithms: {e}")))?;
     }
-    prefer_aes_gcm(&session);
+    // The ciphers stay in libssh2's order, chacha20-poly1305 first. Offering AES-GCM first
+    // was tried and measured: libssh2 drives OpenSSL's GCM block by block, and a 185 MB
+    // loopback upload took 2.5-2.9 s with it against 1.9-2.2 s with chacha20-poly1305.
     session.handshake().map_err(|e| {
         Failure::Transient(anyhow!(
             "the SSH handshake with {}:{} failed: {e}. Check that host and port are the vendor's SFTP server and that the firewall lets this server through",
