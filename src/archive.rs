@@ -92,10 +92,6 @@ fn write_zip(
     let mut zip = ZipWriter::new_stream(hashing);
     let options = entry_options(modified);
     for source in files {
-        let name = source
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .with_context(|| format!("{} has no file name", source.display()))?;
         let length =
             std::fs::metadata(source).with_context(|| format!("reading {}", source.display()))?.len();
         if let Some(entry) = entries.and_then(|store| store.take(source, length)) {
@@ -105,6 +101,10 @@ fn write_zip(
             let _ = std::fs::remove_file(&entry);
             continue;
         }
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .with_context(|| format!("{} has no file name", source.display()))?;
         // Large exports (a million-student roster) can pass 4 GiB uncompressed.
         let options = if length >= LARGE_FILE { options.large_file(true) } else { options };
         zip.start_file(name.as_str(), options).with_context(context)?;
@@ -188,7 +188,7 @@ impl EntryStore {
             chunks: Some(chunks),
             pending: Vec::with_capacity(CHUNK),
             fed: 0,
-            compressor: Some(compressor),
+            compressor,
             finished: Arc::clone(&self.finished),
         })
     }
@@ -220,7 +220,7 @@ pub struct EntryWriter {
     chunks: Option<SyncSender<Vec<u8>>>,
     pending: Vec<u8>,
     fed: u64,
-    compressor: Option<JoinHandle<zip::result::ZipResult<()>>>,
+    compressor: JoinHandle<zip::result::ZipResult<()>>,
     finished: Arc<Mutex<HashMap<PathBuf, (PathBuf, u64)>>>,
 }
 
@@ -254,16 +254,13 @@ impl EntryWriter {
     /// Waits for the entry to be complete and records it. Errors name the file; a file
     /// whose entry was abandoned for size is simply compressed later.
     pub fn finish(mut self) -> Result<()> {
-        let complete = self.chunks.is_some();
-        if complete && !self.pending.is_empty() {
+        if !self.pending.is_empty() {
             self.send();
         }
-        let complete = complete && self.chunks.is_some();
-        self.chunks = None;
-        let outcome = match self.compressor.take() {
-            Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => Ok(()),
-        };
+        // Still connected means every byte reached the compressor. Dropping the sender
+        // here ends its input, so the join below waits for a finished entry.
+        let complete = self.chunks.take().is_some();
+        let outcome = self.compressor.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         match outcome {
             Ok(()) if complete => {
                 let mut finished = self.finished.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

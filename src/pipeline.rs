@@ -150,8 +150,10 @@ fn execute(
         .with_context(|| format!("creating a work folder in {}", config.work_dir.display()))?;
     let set_dir = work.path().join("set");
     crate::fsutil::create_private_dir(&set_dir)?;
-    // The zip's entries are compressed on other threads while the files are written.
-    let entries = archive::EntryStore::new(&work.path().join("entries"), job.now_local())?;
+    // The zip's entries are compressed on other threads while the files are written;
+    // entries made ahead and any made at the end carry the same time stamp.
+    let zip_time = job.now_local();
+    let entries = archive::EntryStore::new(&work.path().join("entries"), zip_time)?;
 
     let stage = Instant::now();
     let source = Source::connect(&config.source)?;
@@ -225,12 +227,8 @@ fn execute(
     }
 
     let stage = Instant::now();
-    let archive = archive::create(
-        &work.path().join(&progress.archive_name),
-        &produced,
-        job.now_local(),
-        Some(&entries),
-    )?;
+    let archive =
+        archive::create(&work.path().join(&progress.archive_name), &produced, zip_time, Some(&entries))?;
     drop(entries);
     tracing::info!(
         zip = progress.archive_name.as_str(),

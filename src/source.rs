@@ -833,7 +833,8 @@ mod tests {
             .chain([long[..64].to_string(), long[..65].to_string(), long.clone(), format!("{long}é{long}")]);
         for text in texts {
             let units: Vec<u16> = text.encode_utf16().collect();
-            let mut out = String::new();
+            let mut out = String::from("stale");
+            out.clear();
             assert!(!push_utf16(&mut out, &units));
             assert_eq!(out, text);
         }
