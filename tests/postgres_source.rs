@@ -46,55 +46,113 @@ fn awkward_values_round_trip_exactly() {
            NULL, NULL, NULL),
           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
     ));
-    let ws = workspace("");
-    ws.write("q/values.sql", &format!("SELECT * FROM {t} ORDER BY id"));
-    let run = ws.run(&["run", "--as-of", "2026-11-23"]);
-    run.assert_ok();
-    let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "values.csv"));
-    assert_eq!(
-        rows,
-        [
-            vec![
-                "id", "guid", "amount", "flag", "seen", "born", "bell", "big", "note", "name", "code",
-                "ratio", "precise", "small"
-            ],
-            vec![
-                "1",
-                // psqlODBC reports uuid as SQL_GUID, whose ODBC text form is upper case, as
-                // SQL Server's own rendering of a uniqueidentifier is.
-                "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
-                "12345678.5000",
-                "1",
-                "2026-11-23 18:30:05.123456",
-                "2026-11-23",
-                "18:30:05",
-                "9223372036854775807",
-                "a,\"b\"\nc\r\nd",
-                "é中😀",
-                "ab  ",
-                "1.5",
-                "0.1",
-                "-1"
-            ],
-            vec![
-                "2",
-                "",
-                "-0.0001",
-                "0",
-                "1999-12-31 23:59:59",
-                "1900-01-01",
-                "00:00:00",
-                "-42",
-                "",
-                "  sp  ",
-                "",
-                "",
-                "",
-                ""
-            ],
-            vec!["3", "", "", "", "", "", "", "", "", "", "", "", "", ""],
-        ]
+    // Under the test's own locale, and under the C locale that cron and services without
+    // LANG run in: psqlODBC picks its client encoding from the locale, and under C it used
+    // to fail on every non-ASCII name.
+    for locale in [None, Some("C"), Some("POSIX")] {
+        let mut ws = workspace("");
+        if let Some(locale) = locale {
+            ws.set_env("LC_ALL", locale);
+            ws.set_env("LANG", locale);
+        }
+        ws.write("q/values.sql", &format!("SELECT * FROM {t} ORDER BY id"));
+        let run = ws.run(&["run", "--as-of", "2026-11-23"]);
+        run.assert_ok();
+        let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "values.csv"));
+        assert_eq!(rows, awkward_values_expected(), "locale {locale:?}");
+    }
+}
+
+fn awkward_values_expected() -> Vec<Vec<&'static str>> {
+    vec![
+        vec![
+            "id", "guid", "amount", "flag", "seen", "born", "bell", "big", "note", "name", "code", "ratio",
+            "precise", "small",
+        ],
+        vec![
+            "1",
+            // psqlODBC reports uuid as SQL_GUID, whose ODBC text form is upper case, as
+            // SQL Server's own rendering of a uniqueidentifier is.
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+            "12345678.5000",
+            "1",
+            "2026-11-23 18:30:05.123456",
+            "2026-11-23",
+            "18:30:05",
+            "9223372036854775807",
+            "a,\"b\"\nc\r\nd",
+            "é中😀",
+            "ab  ",
+            "1.5",
+            "0.1",
+            "-1",
+        ],
+        vec![
+            "2",
+            "",
+            "-0.0001",
+            "0",
+            "1999-12-31 23:59:59",
+            "1900-01-01",
+            "00:00:00",
+            "-42",
+            "",
+            "  sp  ",
+            "",
+            "",
+            "",
+            "",
+        ],
+        vec!["3", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+    ]
+}
+
+#[test]
+fn a_latin1_database_arrives_as_utf8_under_any_locale() {
+    // Older SIS databases may still be LATIN1. The server converts to the session's UTF8,
+    // whatever the locale of the process.
+    let database = format!("latin1_{}", std::process::id());
+    let superuser = service("SIS_TEST_PG_SUPERUSER_URL");
+    let reader = service("SIS_TEST_PG_READER_USER");
+    psql(&superuser, &format!("DROP DATABASE IF EXISTS {database}"));
+    psql(
+        &superuser,
+        &format!(
+            "CREATE DATABASE {database} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        ),
     );
+    let in_database = superuser.replace("dbname=sis_test", &format!("dbname={database}"));
+    assert_ne!(in_database, superuser, "the superuser URL names the database sis_test");
+    psql(
+        &in_database,
+        &format!(
+            "SET client_encoding TO 'UTF8';
+             CREATE TABLE names AS SELECT 'Zoë Ñandú-Çelik'::text AS name, 'ß'::varchar(1) AS letter;
+             GRANT SELECT ON names TO \"{reader}\";"
+        ),
+    );
+    for locale in [None, Some("C")] {
+        let mut ws = Workspace::new();
+        ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
+        if let Some(locale) = locale {
+            ws.set_env("LC_ALL", locale);
+            ws.set_env("LANG", locale);
+        }
+        std::fs::create_dir_all(ws.path("out")).unwrap();
+        ws.write("q/names.sql", "SELECT name, letter FROM names");
+        ws.write(
+            "config.toml",
+            &format!(
+                "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
+                service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}")),
+                common::local_job("pg", "q", "out")
+            ),
+        );
+        ws.run(&["run", "--as-of", "2026-11-23"]).assert_ok();
+        let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "names.csv"));
+        assert_eq!(rows, [vec!["name", "letter"], vec!["Zoë Ñandú-Çelik", "ß"]], "locale {locale:?}");
+    }
+    psql(&superuser, &format!("DROP DATABASE {database}"));
 }
 
 #[test]
@@ -263,4 +321,32 @@ fn memory_stays_flat_on_a_large_result() {
     assert!(peak < 96 * 1024, "peak RSS {peak} KiB for ~200 MB of rows");
     assert_eq!(ws.history()[0]["files"][0]["rows"], 2_000_000);
     owner(&format!("DROP TABLE {t}"));
+}
+
+#[test]
+fn own_conn_settings_without_utf8_are_explained_under_the_c_locale() {
+    // A connection string with its own ConnSettings is left as written; under the C locale
+    // psqlODBC then opens an SQL_ASCII session, which cannot carry an accented name. The
+    // run must stop, say why and how to fix it, and deliver nothing.
+    let mut ws = Workspace::new();
+    ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
+    ws.set_env("LC_ALL", "C");
+    ws.set_env("LANG", "C");
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write("q/names.sql", "SELECT 'Zoë'::text AS name");
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{};ConnSettings={{set search_path to public}}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
+            service("SIS_TEST_PG_CONN"),
+            service("SIS_TEST_PG_READER_USER"),
+            common::local_job("pg", "q", "out")
+        ),
+    );
+    let run = ws.run(&["run", "--as-of", "2026-11-23"]);
+    run.assert_code(1)
+        .assert_stderr_contains("client encoding is not UTF8")
+        .assert_stderr_contains("could not convert a text value")
+        .assert_stderr_contains("set client_encoding to 'UTF8'");
+    assert_eq!(std::fs::read_dir(ws.path("out")).unwrap().count(), 0);
 }
