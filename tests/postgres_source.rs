@@ -161,8 +161,9 @@ fn many_rows_stream_through_small_batches() {
     owner(&format!(
         "CREATE TABLE {t} AS SELECT g AS id, repeat('x', 50) AS pad FROM generate_series(1, 50000) g"
     ));
-    // The smallest budget (1 MiB) over rows of ~8 KiB of buffers (a text column gets
-    // max_text_length UTF-16 units) forces hundreds of batches; every row must arrive once.
+    // The smallest budget (1 MiB) over rows of ~12 KiB of buffers (a text column gets
+    // three UTF-8 bytes for each of its max_text_length characters) forces hundreds of
+    // batches; every row must arrive once.
     let ws = workspace("memory_budget = \"1MiB\"\n");
     ws.write("q/many.sql", &format!("SELECT id, pad FROM {t} ORDER BY id"));
     ws.run(&["run", "--as-of", "2026-11-23"]).assert_ok();
@@ -170,6 +171,27 @@ fn many_rows_stream_through_small_batches() {
     assert_eq!(rows.len(), 50_001);
     assert_eq!(rows[50_000][0], "50000");
     assert_eq!(ws.history()[0]["files"][0]["rows"], 50_000);
+}
+
+#[test]
+fn a_value_longer_than_its_utf8_buffer_stops_the_run() {
+    // PostgreSQL text arrives as UTF-8 bytes: three bytes per character of max_text_length.
+    // A longer value is an error that names the column, never a truncated value.
+    let ws = workspace("max_text_length = 3\n");
+    ws.write("q/long.sql", "SELECT 'abcdefghijk'::text AS body");
+    ws.run(&["run", "--as-of", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_contains(
+            "long.sql: a value of column \"body\" is longer than its buffer of 3 characters (11 bytes of UTF-8)",
+        )
+        .assert_stderr_contains("source.max_text_length");
+    assert_eq!(std::fs::read_dir(ws.path("out")).unwrap().count(), 0);
+    // Nine bytes fit: three characters of up to three bytes each.
+    let ws = workspace("max_text_length = 3\n");
+    ws.write("q/long.sql", "SELECT 'abcdefghi'::text AS body, 'äöü'::text AS umlauts");
+    ws.run(&["run", "--as-of", "2026-11-23"]).assert_ok();
+    let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "long.csv"));
+    assert_eq!(rows, [vec!["body", "umlauts"], vec!["abcdefghi", "äöü"]]);
 }
 
 #[test]
