@@ -102,9 +102,32 @@ impl DriverSpecificConnectionOptions<'static> for ReadOnlyAccess {
     }
 }
 
-/// The connection string sent to the driver: the configured one, tuned for known driver
-/// pitfalls, plus the user and password, each braced so that `;` or `}` in them is safe.
-fn full_connection_string(config: &SourceConfig) -> String {
+/// The connection string sent to the driver, and whether sis-extract set the session's
+/// encoding in it.
+struct CompletedConnectionString {
+    text: String,
+    sets_utf8_session: bool,
+}
+
+/// Whether the configured connection string names psqlODBC (by name or by library path).
+fn names_psqlodbc(connection_string: &str) -> bool {
+    driver_name(connection_string).is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("postgres") || d.contains("psqlodbc")
+    })
+}
+
+/// Whether the configured connection string sets psqlODBC's `ConnSettings` (long or short key).
+fn sets_conn_settings(connection_string: &str) -> bool {
+    connection_string_pairs(connection_string)
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("ConnSettings") || k.eq_ignore_ascii_case("A6"))
+}
+
+/// The configured connection string, tuned for known driver pitfalls, plus the user and
+/// password, each braced so that `;` or `}` in them is safe. `psqlodbc` says the driver is
+/// psqlODBC even when the string does not name it (a DSN, found out after connecting).
+fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> CompletedConnectionString {
     let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
     let pairs = connection_string_pairs(&cs);
     let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
@@ -113,15 +136,18 @@ fn full_connection_string(config: &SourceConfig) -> String {
         .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
         .map(|(_, v)| v.to_ascii_lowercase())
         .unwrap_or_default();
+    let psqlodbc = psqlodbc || names_psqlodbc(&cs);
     // psqlODBC buffers a whole result set in memory unless it uses a cursor.
-    if driver.contains("postgres") && !has("UseDeclareFetch") {
+    if psqlodbc && !has("UseDeclareFetch") {
         cs.push_str(";UseDeclareFetch=1;Fetch=10000");
     }
     // psqlODBC picks the session's client encoding from the process locale. Under cron or
     // any service without LANG (the C locale) that is SQL_ASCII, and then every name with
     // an accent fails with "invalid string conversion"; under a Latin-1 locale it is LATIN1.
-    // UTF-8 is right whatever the locale or the database's own encoding.
-    if driver.contains("postgres") && !has("ConnSettings") {
+    // UTF-8 is right whatever the locale or the database's own encoding. psqlODBC only
+    // recognizes this exact form (it also tells the driver what the session now is).
+    let sets_utf8_session = psqlodbc && !sets_conn_settings(&cs);
+    if sets_utf8_session {
         cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
     }
     // The SQLite driver reads a whole result before returning the first row without StepAPI.
@@ -136,7 +162,7 @@ fn full_connection_string(config: &SourceConfig) -> String {
         secret::also_redact(&braced);
         let _ = write!(cs, ";PWD={braced}");
     }
-    cs
+    CompletedConnectionString { text: cs, sets_utf8_session }
 }
 
 /// ODBC attribute quoting: `{value}` with every `}` doubled, used only when the value
@@ -161,18 +187,33 @@ impl Source {
     pub fn connect(config: &SourceConfig) -> Result<Source> {
         let env = odbc_api::environment()
             .map_err(|e| anyhow!("cannot start the ODBC driver manager: {e}. Is unixODBC installed?"))?;
-        let cs = full_connection_string(config);
         let options = ConnectionOptions {
             login_timeout_sec: Some(config.login_timeout.as_secs().clamp(1, u32::MAX as u64) as u32),
             packet_size: None,
         };
-        // Safety: SQL_ATTR_ACCESS_MODE is a standard ODBC attribute that every driver accepts
-        // (drivers that cannot enforce it treat it as a hint).
-        let connection = unsafe {
-            env.connect_with_connection_string_and_driver_specific_options(&cs, options, ReadOnlyAccess)
+        let open = |cs: &str| {
+            // Safety: SQL_ATTR_ACCESS_MODE is a standard ODBC attribute that every driver
+            // accepts (drivers that cannot enforce it treat it as a hint).
+            unsafe {
+                env.connect_with_connection_string_and_driver_specific_options(cs, options, ReadOnlyAccess)
+            }
+            .map_err(|e| explain_connect_error(e, &config.connection_string))
+        };
+        let mut cs = full_connection_string(config, false);
+        let mut connection = open(&cs.text)?;
+        let mut dbms = connection.database_management_system_name().unwrap_or_default();
+        // A DSN hides its driver until connected. If it turns out to be PostgreSQL, connect
+        // again with psqlODBC's settings: without them a large result is held in memory
+        // and the session's encoding follows the locale.
+        if dbms.to_ascii_lowercase().contains("postgres") && !names_psqlodbc(&config.connection_string) {
+            tracing::info!(
+                "the data source is PostgreSQL: reconnecting with psqlODBC's cursor and UTF-8 session settings"
+            );
+            drop(connection);
+            cs = full_connection_string(config, true);
+            connection = open(&cs.text)?;
+            dbms = connection.database_management_system_name().unwrap_or_default();
         }
-        .map_err(|e| explain_connect_error(e, &config.connection_string))?;
-        let dbms = connection.database_management_system_name().unwrap_or_default();
         let mut source = Source {
             connection,
             config_query_timeout: config.query_timeout,
@@ -182,28 +223,37 @@ impl Source {
             dbms,
         };
         source.enforce_read_only()?;
-        source.narrow_text_is_utf8 = source.postgres_client_encoding_is_utf8()?;
+        source.narrow_text_is_utf8 = source
+            .session_text_is_utf8(cs.sets_utf8_session)
+            .context("reading the PostgreSQL session's client encoding")?;
         Ok(source)
     }
 
-    /// On PostgreSQL, whether the session's client encoding is UTF-8 (it is unless the
-    /// connection string sets its own `ConnSettings` without it). Then psqlODBC hands text
-    /// over as the server sent it, and fetching it as UTF-8 bytes skips the driver's
-    /// conversion to UTF-16 and ours back: about a tenth of a large extract's time.
-    fn postgres_client_encoding_is_utf8(&self) -> Result<bool> {
+    /// Whether text can be fetched as UTF-8 bytes: only on PostgreSQL, only when
+    /// sis-extract set the session's encoding itself (then psqlODBC knows the session is
+    /// UTF-8 and hands text over as the server sent it), and not on Windows, where psqlODBC
+    /// converts narrow text to the code page it believes the program uses. It skips the
+    /// driver's conversion to UTF-16 and ours back: about a tenth of a large extract's time.
+    /// Elsewhere text stays UTF-16.
+    fn session_text_is_utf8(&self, sis_extract_set_it: bool) -> Result<bool> {
         if !self.dbms.to_ascii_lowercase().contains("postgres") {
             return Ok(false);
         }
-        let encoding = self.first_value("SELECT current_setting('client_encoding')")?.unwrap_or_default();
+        let encoding = self.client_encoding()?;
         if encoding.eq_ignore_ascii_case("UTF8") {
-            return Ok(true);
+            return Ok(sis_extract_set_it && !cfg!(windows));
         }
         tracing::warn!(
             client_encoding = encoding.as_str(),
-            "the PostgreSQL session's client encoding is not UTF8, so names with accents can fail to \
-             convert; the connection string sets ConnSettings, so add `set client_encoding to 'UTF8'` to it"
+            "the PostgreSQL session's client encoding is not UTF8, so names with accents can fail to convert. \
+             The connection string sets its own ConnSettings: put `set client_encoding to 'UTF8';` \
+             (in exactly that form) at its start"
         );
         Ok(false)
+    }
+
+    fn client_encoding(&self) -> Result<String> {
+        Ok(self.first_value("SELECT current_setting('client_encoding')")?.unwrap_or_default())
     }
 
     /// Drivers treat SQL_ATTR_ACCESS_MODE as a hint; where the database itself can enforce a
@@ -228,6 +278,17 @@ impl Source {
         // set_config('default_transaction_read_only', 'off', …) from inside a SELECT.
         self.enforce_read_only()?;
         let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        // Text is fetched as UTF-8 bytes on the word of the session's encoding; an earlier
+        // query could have changed it with set_config(…).
+        if self.narrow_text_is_utf8 {
+            let encoding = self.client_encoding()?;
+            if !encoding.eq_ignore_ascii_case("UTF8") {
+                bail!(
+                    "{file}: the session's client encoding was changed to {encoding:?} by an earlier query; \
+                     sis-extract needs UTF8. Remove the set_config('client_encoding', …) from the job's queries"
+                );
+            }
+        }
         let mut statement = self.connection.preallocate()?;
         let timeout = self.config_query_timeout.as_secs() as usize;
         if timeout > 0 {
@@ -277,15 +338,23 @@ impl Source {
             Ok(()) => {}
             Err(odbc_api::Error::TooLargeValueForBuffer { indicator, buffer_index }) => {
                 let column = &names[buffer_index];
-                let length = match (indicator, &descs[buffer_index]) {
-                    (Some(bytes), BufferDesc::Text { .. }) => format!(" ({bytes} bytes of UTF-8)"),
-                    (Some(bytes), _) => format!(" ({} characters)", bytes / 2),
-                    (None, _) => String::new(),
+                let size = match (indicator, &descs[buffer_index]) {
+                    (Some(bytes), BufferDesc::Text { max_str_len }) => format!(
+                        "{} characters ({max_str_len} bytes of UTF-8; the value has {bytes})",
+                        max_str_len / UTF8_BYTES_PER_UNIT
+                    ),
+                    (None, BufferDesc::Text { max_str_len }) => format!(
+                        "{} characters ({max_str_len} bytes of UTF-8)",
+                        max_str_len / UTF8_BYTES_PER_UNIT
+                    ),
+                    (Some(bytes), desc) => {
+                        format!("{} characters ({} characters)", text_width(desc), bytes / 2)
+                    }
+                    (None, desc) => format!("{} characters", text_width(desc)),
                 };
                 bail!(
-                    "{file}: a value of column {column:?} is longer than its buffer of {} characters{length}; \
+                    "{file}: a value of column {column:?} is longer than its buffer of {size}; \
                      nothing was truncated and the run stopped. Raise source.max_text_length, or shorten the value in the query",
-                    text_width(&descs[buffer_index]),
                 );
             }
             Err(e) => return Err(explain_query_error(e, &file, self.config_query_timeout)),
@@ -396,11 +465,10 @@ impl Source {
 /// The most UTF-8 bytes one UTF-16 unit stands for (U+0800..U+FFFF: one unit, three bytes).
 const UTF8_BYTES_PER_UNIT: usize = 3;
 
-/// A text column's buffer, in characters (UTF-16 units), for error messages.
+/// A UTF-16 text column's buffer, in characters (UTF-16 units), for error messages.
 fn text_width(desc: &BufferDesc) -> usize {
     match desc {
         BufferDesc::WText { max_str_len } => *max_str_len,
-        BufferDesc::Text { max_str_len } => *max_str_len / UTF8_BYTES_PER_UNIT,
         _ => 0,
     }
 }
@@ -700,8 +768,8 @@ fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) ->
         return crate::detail::explained(
             format!(
                 "{file}: the driver could not convert a text value to the session's character encoding. \
-                 On PostgreSQL, make the session UTF-8: leave ConnSettings out of the connection string \
-                 (sis-extract then sets it), or add `set client_encoding to 'UTF8'` to your own"
+                 On PostgreSQL the session must be UTF-8: leave ConnSettings out of the connection string \
+                 and sis-extract sets it, or start your own with `set client_encoding to 'UTF8';` in exactly that form"
             ),
             text,
         );
@@ -757,7 +825,7 @@ fn fetch_batches<C: Cursor>(
 struct Converter {
     kinds: Vec<ColumnKind>,
     row: Row,
-    /// Per column: whether invalid UTF-16 was replaced (warned about once, at the end).
+    /// Per column: whether invalid UTF-16 or UTF-8 was replaced (warned about once, at the end).
     replaced: Vec<bool>,
 }
 
@@ -871,7 +939,6 @@ fn push_utf16(out: &mut String, units: &[u16]) -> bool {
     replaced
 }
 
-/// Appends an ISO 8601 date, YYYY-MM-DD (a year below 1000 is zero-padded, as before).
 /// Appends UTF-8 `bytes` to `out`; returns true when invalid UTF-8 had to be replaced.
 fn push_utf8(out: &mut String, bytes: &[u8]) -> bool {
     match std::str::from_utf8(bytes) {
@@ -886,6 +953,7 @@ fn push_utf8(out: &mut String, bytes: &[u8]) -> bool {
     }
 }
 
+/// Appends an ISO 8601 date, YYYY-MM-DD (a year below 1000 is zero-padded, as before).
 fn push_date(out: &mut String, date: &Date) {
     if !(0..=9999).contains(&date.year) {
         // Outside four digits (never from a real SIS): let fmt handle sign and width.
@@ -957,25 +1025,52 @@ mod tests {
 
     #[test]
     fn credentials_are_braced_and_driver_pitfalls_handled() {
+        let full = |cs: &str, psqlodbc: bool| {
+            let completed = full_connection_string(&config(cs), psqlodbc);
+            (completed.text, completed.sets_utf8_session)
+        };
+        let utf8 = "ConnSettings={set client_encoding to 'UTF8'}";
         assert_eq!(
-            full_connection_string(&config("Driver={PostgreSQL Unicode};Server=h;")),
-            "Driver={PostgreSQL Unicode};Server=h;UseDeclareFetch=1;Fetch=10000;ConnSettings={set client_encoding to 'UTF8'};UID=ro_user;PWD={p;a}}ss}"
+            full("Driver={PostgreSQL Unicode};Server=h;", false),
+            (
+                format!(
+                    "Driver={{PostgreSQL Unicode}};Server=h;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                ),
+                true
+            )
         );
-        // The user's own ConnSettings is left alone (the connection then warns unless it
-        // makes the session UTF-8).
+        // psqlODBC named by its library path, or found behind a DSN after connecting.
         assert_eq!(
-            full_connection_string(&config(
-                "Driver={PostgreSQL Unicode};ConnSettings={set search_path to x}"
-            )),
-            "Driver={PostgreSQL Unicode};ConnSettings={set search_path to x};UseDeclareFetch=1;Fetch=10000;UID=ro_user;PWD={p;a}}ss}"
+            full("Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h", false).0,
+            format!(
+                "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+            )
         );
+        assert_eq!(full("DSN=campus", false), ("DSN=campus;UID=ro_user;PWD={p;a}}ss}".into(), false));
         assert_eq!(
-            full_connection_string(&config("Driver=SQLite3;Database=/x.db")),
+            full("DSN=campus", true),
+            (format!("DSN=campus;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"), true)
+        );
+        // The user's own ConnSettings, under either of its keys, is left alone (the
+        // connection then warns unless it makes the session UTF-8).
+        for key in ["ConnSettings", "connsettings", "A6"] {
+            assert_eq!(
+                full(&format!("Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}}"), false),
+                (
+                    format!(
+                        "Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}};UseDeclareFetch=1;Fetch=10000;UID=ro_user;PWD={{p;a}}}}ss}}"
+                    ),
+                    false
+                )
+            );
+        }
+        assert_eq!(
+            full("Driver=SQLite3;Database=/x.db", false).0,
             "Driver=SQLite3;Database=/x.db;StepAPI=1;UID=ro_user;PWD={p;a}}ss}"
         );
         assert_eq!(
-            full_connection_string(&config("Driver={ODBC Driver 18 for SQL Server};Server=h")),
-            "Driver={ODBC Driver 18 for SQL Server};Server=h;UID=ro_user;PWD={p;a}}ss}"
+            full("Driver={ODBC Driver 18 for SQL Server};Server=h", false),
+            ("Driver={ODBC Driver 18 for SQL Server};Server=h;UID=ro_user;PWD={p;a}}ss}".into(), false)
         );
     }
 

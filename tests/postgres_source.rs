@@ -113,6 +113,16 @@ fn a_latin1_database_arrives_as_utf8_under_any_locale() {
     // whatever the locale of the process.
     let database = format!("latin1_{}", std::process::id());
     let superuser = service("SIS_TEST_PG_SUPERUSER_URL");
+    /// Drops the test's database even when an assertion fails (errors ignored: it may be
+    /// running while a panic unwinds).
+    struct DropDatabase<'a>(&'a str, &'a str);
+    impl Drop for DropDatabase<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("psql")
+                .args([self.1, "-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0)])
+                .output();
+        }
+    }
     let reader = service("SIS_TEST_PG_READER_USER");
     psql(&superuser, &format!("DROP DATABASE IF EXISTS {database}"));
     psql(
@@ -121,6 +131,7 @@ fn a_latin1_database_arrives_as_utf8_under_any_locale() {
             "CREATE DATABASE {database} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
         ),
     );
+    let _drop = DropDatabase(&database, &superuser);
     let in_database = superuser.replace("dbname=sis_test", &format!("dbname={database}"));
     assert_ne!(in_database, superuser, "the superuser URL names the database sis_test");
     psql(
@@ -152,7 +163,6 @@ fn a_latin1_database_arrives_as_utf8_under_any_locale() {
         let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "names.csv"));
         assert_eq!(rows, [vec!["name", "letter"], vec!["Zoë Ñandú-Çelik", "ß"]], "locale {locale:?}");
     }
-    psql(&superuser, &format!("DROP DATABASE {database}"));
 }
 
 #[test]
@@ -182,7 +192,7 @@ fn a_value_longer_than_its_utf8_buffer_stops_the_run() {
     ws.run(&["run", "--as-of", "2026-11-23"])
         .assert_code(1)
         .assert_stderr_contains(
-            "long.sql: a value of column \"body\" is longer than its buffer of 3 characters (11 bytes of UTF-8)",
+            "long.sql: a value of column \"body\" is longer than its buffer of 3 characters (9 bytes of UTF-8; the value has 11)",
         )
         .assert_stderr_contains("source.max_text_length");
     assert_eq!(std::fs::read_dir(ws.path("out")).unwrap().count(), 0);
@@ -367,8 +377,60 @@ fn own_conn_settings_without_utf8_are_explained_under_the_c_locale() {
     );
     let run = ws.run(&["run", "--as-of", "2026-11-23"]);
     run.assert_code(1)
+        // The warning when connecting, then the error with its fix.
         .assert_stderr_contains("client encoding is not UTF8")
         .assert_stderr_contains("could not convert a text value")
-        .assert_stderr_contains("set client_encoding to 'UTF8'");
+        .assert_stderr_contains("leave ConnSettings out of the connection string and sis-extract sets it");
+    assert_eq!(std::fs::read_dir(ws.path("out")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_dsn_that_turns_out_to_be_postgresql_gets_the_psqlodbc_settings() {
+    // A DSN hides its driver until connected; sis-extract then reconnects with psqlODBC's
+    // settings. Under the C locale, without them, the accented name below would fail.
+    let mut ws = Workspace::new();
+    // odbc.ini names the host `Servername`, where a connection string says `Server`.
+    let ini = ws.write(
+        "odbc.ini",
+        &format!(
+            "[campus]\nDriver = PostgreSQL Unicode\nServername = 127.0.0.1\nPort = {}\nDatabase = sis_test\n",
+            service("SIS_TEST_PG_PORT")
+        ),
+    );
+    ws.set_env("ODBCINI", ini.to_str().unwrap());
+    ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
+    ws.set_env("LC_ALL", "C");
+    ws.set_env("LANG", "C");
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write(
+        "q/names.sql",
+        "SELECT 'Zoë Ñandú'::text AS name, current_setting('client_encoding') AS encoding",
+    );
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"DSN=campus\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
+            service("SIS_TEST_PG_READER_USER"),
+            common::local_job("pg", "q", "out")
+        ),
+    );
+    ws.run(&["-v", "run", "--as-of", "2026-11-23"])
+        .assert_ok()
+        .assert_stderr_contains("reconnecting with psqlODBC's cursor and UTF-8 session settings");
+    let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "names.csv"));
+    assert_eq!(rows, [vec!["name", "encoding"], vec!["Zoë Ñandú", "UTF8"]]);
+}
+
+#[test]
+fn a_query_that_changes_the_client_encoding_stops_the_next_one() {
+    // Text is fetched as UTF-8 bytes on the word of the session's encoding, so a query
+    // that changes it (set_config is a SELECT) must not leave the next query reading
+    // LATIN1 bytes as UTF-8.
+    let ws = workspace("");
+    ws.write("q/a_first.sql", "SELECT set_config('client_encoding', 'LATIN1', false) AS encoding");
+    ws.write("q/b_second.sql", "SELECT 'Zoë'::text AS name");
+    ws.run(&["run", "--as-of", "2026-11-23"])
+        .assert_code(1)
+        .assert_stderr_contains("b_second.sql: the session's client encoding was changed to \"LATIN1\"");
     assert_eq!(std::fs::read_dir(ws.path("out")).unwrap().count(), 0);
 }
