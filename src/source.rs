@@ -4,9 +4,9 @@
 //! ODBC parameter, and streams rows in column-wise batches to a [`RowSink`]. Batches are
 //! sized from a memory budget and the column widths, so memory does not grow with the
 //! number of rows. Text is fetched as UTF-16, so no code page ever touches a name, except
-//! from a PostgreSQL session whose client encoding is UTF-8: there the driver's own bytes
-//! are already UTF-8 and are taken as they are. A value longer than its buffer is an error
-//! that names the column, never a silent truncation.
+//! from a PostgreSQL session that sis-extract itself made UTF-8 (not on Windows): there
+//! the driver's bytes are already UTF-8 and are taken as they are. A value longer than its
+//! buffer is an error that names the column, never a silent truncation.
 
 use std::fmt::Write as _;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
