@@ -117,13 +117,6 @@ fn names_psqlodbc(connection_string: &str) -> bool {
     })
 }
 
-/// Whether the configured connection string sets psqlODBC's `ConnSettings` (long or short key).
-fn sets_conn_settings(connection_string: &str) -> bool {
-    connection_string_pairs(connection_string)
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("ConnSettings") || k.eq_ignore_ascii_case("A6"))
-}
-
 /// The configured connection string, tuned for known driver pitfalls, plus the user and
 /// password, each braced so that `;` or `}` in them is safe. `psqlodbc` says the driver is
 /// psqlODBC even when the string does not name it (a DSN, found out after connecting).
@@ -146,7 +139,8 @@ fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> CompletedCon
     // an accent fails with "invalid string conversion"; under a Latin-1 locale it is LATIN1.
     // UTF-8 is right whatever the locale or the database's own encoding. psqlODBC only
     // recognizes this exact form (it also tells the driver what the session now is).
-    let sets_utf8_session = psqlodbc && !sets_conn_settings(&cs);
+    // `A6` is psqlODBC's short key for ConnSettings.
+    let sets_utf8_session = psqlodbc && !has("ConnSettings") && !has("A6");
     if sets_utf8_session {
         cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
     }
@@ -338,19 +332,20 @@ impl Source {
             Ok(()) => {}
             Err(odbc_api::Error::TooLargeValueForBuffer { indicator, buffer_index }) => {
                 let column = &names[buffer_index];
-                let size = match (indicator, &descs[buffer_index]) {
-                    (Some(bytes), BufferDesc::Text { max_str_len }) => format!(
-                        "{} characters ({max_str_len} bytes of UTF-8; the value has {bytes})",
-                        max_str_len / UTF8_BYTES_PER_UNIT
-                    ),
-                    (None, BufferDesc::Text { max_str_len }) => format!(
-                        "{} characters ({max_str_len} bytes of UTF-8)",
-                        max_str_len / UTF8_BYTES_PER_UNIT
-                    ),
-                    (Some(bytes), desc) => {
-                        format!("{} characters ({} characters)", text_width(desc), bytes / 2)
+                let size = match &descs[buffer_index] {
+                    BufferDesc::Text { max_str_len } => {
+                        let value =
+                            indicator.map(|bytes| format!("; the value has {bytes}")).unwrap_or_default();
+                        format!(
+                            "{} characters ({max_str_len} bytes of UTF-8{value})",
+                            max_str_len / UTF8_BYTES_PER_UNIT
+                        )
                     }
-                    (None, desc) => format!("{} characters", text_width(desc)),
+                    desc => {
+                        let value =
+                            indicator.map(|bytes| format!(" ({} characters)", bytes / 2)).unwrap_or_default();
+                        format!("{} characters{value}", text_width(desc))
+                    }
                 };
                 bail!(
                     "{file}: a value of column {column:?} is longer than its buffer of {size}; \
