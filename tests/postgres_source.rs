@@ -7,15 +7,24 @@ use common::{Workspace, parse_csv, psql, service, unzip_entry};
 
 /// A workspace whose config connects to the test PostgreSQL as the read-only role.
 fn workspace(extra_source: &str) -> Workspace {
+    workspace_with(&service("SIS_TEST_PG_CONN"), extra_source, None)
+}
+
+/// Like [`workspace`], with its own connection string, and run under `locale` (`LC_ALL`
+/// and `LANG`) when one is given.
+fn workspace_with(connection_string: &str, extra_source: &str, locale: Option<&str>) -> Workspace {
     let mut ws = Workspace::new();
     ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
+    if let Some(locale) = locale {
+        ws.set_env("LC_ALL", locale);
+        ws.set_env("LANG", locale);
+    }
     std::fs::create_dir_all(ws.path("out")).unwrap();
     std::fs::create_dir_all(ws.path("q")).unwrap();
     ws.write(
         "config.toml",
         &format!(
-            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{extra_source}\n{}",
-            service("SIS_TEST_PG_CONN"),
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{connection_string}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{extra_source}\n{}",
             service("SIS_TEST_PG_READER_USER"),
             common::local_job("pg", "q", "out")
         ),
@@ -50,11 +59,7 @@ fn awkward_values_round_trip_exactly() {
     // LANG run in: psqlODBC picks its client encoding from the locale, and under C it used
     // to fail on every non-ASCII name.
     for locale in [None, Some("C"), Some("POSIX")] {
-        let mut ws = workspace("");
-        if let Some(locale) = locale {
-            ws.set_env("LC_ALL", locale);
-            ws.set_env("LANG", locale);
-        }
+        let ws = workspace_with(&service("SIS_TEST_PG_CONN"), "", locale);
         ws.write("q/values.sql", &format!("SELECT * FROM {t} ORDER BY id"));
         let run = ws.run(&["run", "--as-of", "2026-11-23"]);
         run.assert_ok();
@@ -142,23 +147,11 @@ fn a_latin1_database_arrives_as_utf8_under_any_locale() {
              GRANT SELECT ON names TO \"{reader}\";"
         ),
     );
+    let connection_string =
+        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"));
     for locale in [None, Some("C")] {
-        let mut ws = Workspace::new();
-        ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
-        if let Some(locale) = locale {
-            ws.set_env("LC_ALL", locale);
-            ws.set_env("LANG", locale);
-        }
-        std::fs::create_dir_all(ws.path("out")).unwrap();
+        let ws = workspace_with(&connection_string, "", locale);
         ws.write("q/names.sql", "SELECT name, letter FROM names");
-        ws.write(
-            "config.toml",
-            &format!(
-                "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
-                service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}")),
-                common::local_job("pg", "q", "out")
-            ),
-        );
         ws.run(&["run", "--as-of", "2026-11-23"]).assert_ok();
         let rows = parse_csv(&unzip_entry(&ws.path("out/pg-20261123.zip"), "names.csv"));
         assert_eq!(rows, [vec!["name", "letter"], vec!["Zoë Ñandú-Çelik", "ß"]], "locale {locale:?}");
@@ -360,21 +353,12 @@ fn own_conn_settings_without_utf8_are_explained_under_the_c_locale() {
     // A connection string with its own ConnSettings is left as written; under the C locale
     // psqlODBC then opens an SQL_ASCII session, which cannot carry an accented name. The
     // run must stop, say why and how to fix it, and deliver nothing.
-    let mut ws = Workspace::new();
-    ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
-    ws.set_env("LC_ALL", "C");
-    ws.set_env("LANG", "C");
-    std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write("q/names.sql", "SELECT 'Zoë'::text AS name");
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{};ConnSettings={{set search_path to public}}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
-            service("SIS_TEST_PG_CONN"),
-            service("SIS_TEST_PG_READER_USER"),
-            common::local_job("pg", "q", "out")
-        ),
+    let ws = workspace_with(
+        &format!("{};ConnSettings={{set search_path to public}}", service("SIS_TEST_PG_CONN")),
+        "",
+        Some("C"),
     );
+    ws.write("q/names.sql", "SELECT 'Zoë'::text AS name");
     let run = ws.run(&["run", "--as-of", "2026-11-23"]);
     run.assert_code(1)
         // The warning when connecting, then the error with its fix.
@@ -388,7 +372,7 @@ fn own_conn_settings_without_utf8_are_explained_under_the_c_locale() {
 fn a_dsn_that_turns_out_to_be_postgresql_gets_the_psqlodbc_settings() {
     // A DSN hides its driver until connected; sis-extract then reconnects with psqlODBC's
     // settings. Under the C locale, without them, the accented name below would fail.
-    let mut ws = Workspace::new();
+    let mut ws = workspace_with("DSN=campus", "", Some("C"));
     // odbc.ini names the host `Servername`, where a connection string says `Server`.
     let ini = ws.write(
         "odbc.ini",
@@ -398,21 +382,9 @@ fn a_dsn_that_turns_out_to_be_postgresql_gets_the_psqlodbc_settings() {
         ),
     );
     ws.set_env("ODBCINI", ini.to_str().unwrap());
-    ws.set_env("SIS_TEST_DB_PASSWORD", &service("SIS_TEST_PG_READER_PASSWORD"));
-    ws.set_env("LC_ALL", "C");
-    ws.set_env("LANG", "C");
-    std::fs::create_dir_all(ws.path("out")).unwrap();
     ws.write(
         "q/names.sql",
         "SELECT 'Zoë Ñandú'::text AS name, current_setting('client_encoding') AS encoding",
-    );
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"DSN=campus\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
-            service("SIS_TEST_PG_READER_USER"),
-            common::local_job("pg", "q", "out")
-        ),
     );
     ws.run(&["-v", "run", "--as-of", "2026-11-23"])
         .assert_ok()
