@@ -173,15 +173,19 @@ impl EntryStore {
         // Four chunks of 256 KiB in flight: enough to keep the compressor busy, little
         // enough that memory stays flat when it falls behind (the writer then waits).
         let (chunks, received) = sync_channel::<Vec<u8>>(4);
-        let compressor = std::thread::spawn(move || -> zip::result::ZipResult<()> {
-            let mut zip = ZipWriter::new_stream(BufWriter::with_capacity(1 << 20, output));
-            zip.start_file(name.as_str(), options)?;
-            for chunk in received {
-                zip.write_all(&chunk)?;
-            }
-            zip.finish()?.into_inner().into_inner().map_err(|e| e.into_error())?;
-            Ok(())
-        });
+        // Named, so that `top -H` and profilers show which thread is which.
+        let compressor = std::thread::Builder::new()
+            .name("sis-compress".into())
+            .spawn(move || -> zip::result::ZipResult<()> {
+                let mut zip = ZipWriter::new_stream(BufWriter::with_capacity(1 << 20, output));
+                zip.start_file(name.as_str(), options)?;
+                for chunk in received {
+                    zip.write_all(&chunk)?;
+                }
+                zip.finish()?.into_inner().into_inner().map_err(|e| e.into_error())?;
+                Ok(())
+            })
+            .context("starting the compressing thread")?;
         Ok(EntryWriter {
             file: file.to_path_buf(),
             zip_path,

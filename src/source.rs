@@ -320,11 +320,14 @@ impl Source {
             let (full_tx, full_rx) = sync_channel(1);
             let (empty_tx, empty_rx) = sync_channel(1);
             empty_tx.send(second).expect("a new channel has room for one buffer");
-            let fetcher = scope.spawn(move || fetch_batches(cursor, first, full_tx, empty_rx));
+            let fetcher = std::thread::Builder::new()
+                .name("sis-fetch".into())
+                .spawn_scoped(scope, move || fetch_batches(cursor, first, full_tx, empty_rx))
+                .context("starting the fetch thread")?;
             let converted = converter.drain(full_rx, empty_tx, sink);
             let fetched = fetcher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (fetched, converted)
-        });
+            anyhow::Ok((fetched, converted))
+        })?;
         // A failed write (a full disk) is the first cause; the fetch thread only stopped
         // because of it. Otherwise the fetch's own error, if any, is the cause.
         let rows = converted?;
