@@ -177,6 +177,7 @@ impl EntryStore {
         let compressor = std::thread::Builder::new()
             .name("sis-compress".into())
             .spawn(move || -> zip::result::ZipResult<()> {
+                yield_to_the_extract();
                 let mut zip = ZipWriter::new_stream(BufWriter::with_capacity(1 << 20, output));
                 zip.start_file(name.as_str(), options)?;
                 for chunk in received {
@@ -214,6 +215,38 @@ impl Drop for EntryStore {
 }
 
 const CHUNK: usize = 256 * 1024;
+
+/// Lowers the calling (compressing) thread's priority, so that when the cores are
+/// contended, the driver's fetching and the conversion to CSV run first: they are the
+/// extract's critical path, while the compressor has slack and catches up whenever the
+/// fetch thread waits for the database. It cannot fall behind by more than its four
+/// queued chunks: then the CSV writer waits, which frees a core for it. Measured at 10M
+/// rows with PostgreSQL on the same two cores, ten interleaved pairs of dry runs: the
+/// extract stage took 0.79-1.04× the time at normal priority, median 0.92×, and varied
+/// less (this code: 27.1-27.6 s, against 26.4-32.2 s). Raising a nice value needs no
+/// privilege. Under autogroup or a systemd service's cgroup it
+/// only orders sis-extract's own threads, not other programs against them.
+#[cfg(target_os = "linux")]
+fn yield_to_the_extract() {
+    /// Nice value of the compressing threads: below the fetch and convert threads (0).
+    const COMPRESS_NICE: i32 = 10;
+    // On Linux a nice value belongs to a thread: setpriority with a thread id (gettid)
+    // changes that thread alone.
+    // SAFETY: both are plain system calls on the calling thread, with no pointers.
+    let failed = unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, COMPRESS_NICE) != 0
+    };
+    if failed {
+        tracing::debug!(
+            "could not lower the compressing thread's priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_the_extract() {}
 
 /// Compresses one set file on a thread of its own while the file is written.
 pub struct EntryWriter {

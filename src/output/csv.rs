@@ -1,7 +1,7 @@
 //! Plain CSV output: RFC 4180 quoting, UTF-8 (optionally with a BOM), the query's column
 //! names as the header, and `\r\n` or `\n` line endings.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -41,8 +41,12 @@ impl CsvFile {
     }
 }
 
-/// The CSV writer of one set file.
-pub type SetCsvWriter = csv::Writer<BufWriter<SetFileWriter>>;
+/// The CSV writer of one set file. Its own buffer is the only one: a `BufWriter` under it
+/// would copy every byte once more on the way to the file and the compressor.
+pub type SetCsvWriter = csv::Writer<SetFileWriter>;
+
+/// Bytes the CSV writer gathers before each write to the file (and to the compressor).
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// A private (0600) file with an RFC 4180 writer on it: quotes only where needed (comma,
 /// quote, CR, LF), inner quotes doubled, the chosen line ending, an optional UTF-8 BOM.
@@ -55,7 +59,7 @@ pub fn open_writer(
 ) -> Result<SetCsvWriter> {
     let file = crate::fsutil::create_private(path)?;
     let entry = entries.map(|store| store.begin(path)).transpose()?;
-    let mut out = BufWriter::with_capacity(256 * 1024, SetFileWriter::new(file, entry));
+    let mut out = SetFileWriter::new(file, entry);
     if bom {
         out.write_all("\u{feff}".as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -64,6 +68,7 @@ pub fn open_writer(
         LineEnding::Lf => csv::Terminator::Any(b'\n'),
     };
     Ok(csv::WriterBuilder::new()
+        .buffer_capacity(WRITE_BUFFER)
         .terminator(terminator)
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(out))
@@ -73,8 +78,7 @@ pub fn open_writer(
 /// and returns its size. Every error is reported (dropping a writer would swallow it).
 pub fn close_writer(writer: SetCsvWriter, path: &Path) -> Result<u64> {
     let context = || format!("writing {}", path.display());
-    let out = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
-    let file = out.into_inner().map_err(|e| e.into_error()).with_context(context)?;
+    let file = writer.into_inner().map_err(|e| e.into_error()).with_context(context)?;
     file.finish().with_context(context)
 }
 
