@@ -10,8 +10,10 @@ use crate::archive::{EntryStore, SetFileWriter};
 use crate::config::LineEnding;
 use crate::source::{Row, RowSink};
 
-/// Writes one CSV file as rows arrive. Call [`CsvFile::finish`]: dropping it without
-/// finishing loses buffered rows on purpose, so an error can never look like success.
+/// Writes one CSV file as rows arrive. Call [`CsvFile::finish`]: only it reports the last
+/// write errors, syncs the file and records its compressed zip entry. A writer dropped
+/// after an error (the csv crate still flushes it, ignoring errors) leaves a file that the
+/// failed run never zips, so an error can never look like success.
 pub struct CsvFile {
     path: PathBuf,
     writer: SetCsvWriter,
