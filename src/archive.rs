@@ -224,8 +224,8 @@ const CHUNK: usize = 256 * 1024;
 /// rows with PostgreSQL on the same two cores, ten interleaved pairs of dry runs: the
 /// extract stage took 0.79-1.04× the time at normal priority, median 0.92×, and varied
 /// less (this code: 27.1-27.6 s, against 26.4-32.2 s). Raising a nice value needs no
-/// privilege. Under autogroup or a systemd service's cgroup it
-/// only orders sis-extract's own threads, not other programs against them.
+/// privilege. Under autogroup or a systemd service's cgroup it only orders sis-extract's
+/// own threads, not other programs against them.
 #[cfg(target_os = "linux")]
 fn yield_to_the_extract() {
     /// Nice value of the compressing threads: below the fetch and convert threads (0).
