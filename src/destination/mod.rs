@@ -3,6 +3,8 @@
 
 pub mod local;
 pub mod sftp;
+mod sftp_client;
+mod ssh;
 
 use std::path::Path;
 
