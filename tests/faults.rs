@@ -90,6 +90,15 @@ fn a_full_remote_disk_leaves_last_nights_file_and_no_temporary_file() {
             .unwrap()
             .success()
     );
+    // Unmounted however the test ends: a failed assertion must not leave the tmpfs over
+    // the folder for the next run of the suite (test-services cannot clean a mount).
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).stderr(Stdio::null()).status();
+        }
+    }
+    let mounted = Unmount(remote.clone());
     std::fs::write(remote.join("roster.zip"), OLD).unwrap();
     chown_to_sftp_user(&remote);
     // About 1.6 MB of hex text: its zip cannot fit in 256 KiB.
@@ -101,6 +110,7 @@ fn a_full_remote_disk_leaves_last_nights_file_and_no_temporary_file() {
     assert_eq!(ws.history()[0]["outcome"], "failed");
     // Room again: the re-run delivers.
     assert!(Command::new("umount").arg(&remote).status().unwrap().success());
+    drop(mounted);
     std::fs::write(remote.join("roster.zip"), OLD).unwrap();
     chown_to_sftp_user(&remote);
     ws.run(&["run"]).assert_ok();
