@@ -22,8 +22,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use russh::ChannelStream;
 use russh::client::Msg;
+use russh::{ChannelMsg, ChannelStream};
 
 use super::sftp_client::{
     FX_NO_SPACE_ON_FILESYSTEM, FX_NO_SUCH_FILE, FX_OP_UNSUPPORTED, FX_PERMISSION_DENIED, FX_QUOTA_EXCEEDED,
@@ -38,7 +38,7 @@ use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
 /// defaults (32 KiB, 64), which every server accepts. 2 MiB in flight keeps a 20 ms round
 /// trip from slowing the upload until the link carries over 100 MB/s.
 const WRITE_SIZE: usize = 32 * 1024;
-const WRITES_IN_FLIGHT: usize = 64;
+pub(super) const WRITES_IN_FLIGHT: usize = 64;
 
 type Sftp = SftpClient<ChannelStream<Msg>>;
 
@@ -97,13 +97,29 @@ impl Deliver for SftpDrop<'_> {
 async fn start_sftp(connection: &Connection, config: &SftpDestination) -> Result<Sftp, Failure> {
     let where_ = format!("{}:{}", config.host, config.port);
     let started = async {
-        let channel = connection.handle.channel_open_session().await.map_err(|e| e.to_string())?;
-        channel.request_subsystem(true, "sftp").await.map_err(|e| e.to_string())?;
-        SftpClient::start(channel.into_stream()).await.map_err(|e| e.to_string())
+        let mut channel =
+            connection.handle.channel_open_session().await.map_err(|e| Failure::Transient(anyhow!(e)))?;
+        channel.request_subsystem(true, "sftp").await.map_err(|e| Failure::Transient(anyhow!(e)))?;
+        // The server's yes or no to the subsystem: a no is an account without SFTP.
+        loop {
+            match channel.wait().await {
+                Some(ChannelMsg::Success) => break,
+                Some(ChannelMsg::Failure) => {
+                    return Err(Failure::Permanent(anyhow!(
+                        "the server refused the SFTP subsystem: the account may be shell-only, or the server may not offer SFTP; ask the vendor"
+                    )));
+                }
+                Some(_) => continue,
+                None => return Err(Failure::Transient(anyhow!("the server closed the channel"))),
+            }
+        }
+        SftpClient::start(channel.into_stream()).await.map_err(|e| Failure::Transient(anyhow!(e)))
     };
     match tokio::time::timeout(config.timeout, started).await {
         Ok(Ok(sftp)) => Ok(sftp),
-        Ok(Err(e)) => Err(Failure::Transient(anyhow!("starting the SFTP subsystem on {where_} failed: {e}"))),
+        Ok(Err(failure)) => {
+            Err(failure.map(|e| e.context(format!("starting the SFTP subsystem on {where_} failed"))))
+        }
         Err(_) => Err(Failure::Transient(anyhow!(
             "starting the SFTP subsystem on {where_} failed: no answer within {}s (timeout)",
             config.timeout.as_secs()
@@ -221,12 +237,17 @@ async fn upload_on(
     }
     .await;
     if let Err(failure) = upload {
-        // Leave nothing behind that a vendor's job could pick up. If the connection is
-        // gone this fails too; the hidden name is overwritten by the next run.
-        let _ = timed(timeout, sftp.remove(&partial)).await;
+        // Leave nothing behind that a vendor's job could pick up: on this SFTP session if
+        // it is still in step, else on a new one. If the connection is gone this fails
+        // too; the hidden name is overwritten by the next run.
+        if let Err(SftpError::Io(_)) = timed(timeout, sftp.remove(&partial)).await
+            && let Ok(mut fresh) = start_sftp(connection, config).await
+        {
+            let _ = timed(timeout, fresh.remove(&partial)).await;
+        }
         return Err(failure);
     }
-    sftp.shutdown().await;
+    let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
     Ok(target)
 }
 
@@ -329,6 +350,9 @@ fn classify_sftp(error: SftpError, doing: &str) -> Failure {
 /// Like [`classify_sftp`], for the transfer itself: version 3 servers (OpenSSH) report a
 /// full disk as a generic failure whose text names it.
 fn classify_transfer(error: SftpError, doing: &str) -> Failure {
+    if let SftpError::Local(e) = &error {
+        return Failure::Permanent(anyhow!("{doing}: reading the local zip failed: {e}"));
+    }
     let text = error.to_string().to_ascii_lowercase();
     if text.contains("quota") || text.contains("space") {
         return Failure::Permanent(anyhow!(
@@ -560,7 +584,7 @@ async fn sftp_steps(
         ),
     };
     chain.record(step);
-    sftp.shutdown().await;
+    let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
 }
 
 /// Reads the server's identification line on a connection of its own, then its KEXINIT

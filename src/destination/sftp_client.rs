@@ -53,15 +53,18 @@ const MAX_PACKET: usize = 1 << 20;
 pub enum SftpError {
     /// The server answered with a status other than OK.
     Status { code: u32, message: String },
-    /// The channel failed or the server broke the protocol.
+    /// The channel failed, the server broke the protocol, or an earlier request on this
+    /// session was abandoned: the session is unusable.
     Io(std::io::Error),
+    /// Reading the local file failed.
+    Local(std::io::Error),
 }
 
 impl SftpError {
     pub fn code(&self) -> Option<u32> {
         match self {
             SftpError::Status { code, .. } => Some(*code),
-            SftpError::Io(_) => None,
+            SftpError::Io(_) | SftpError::Local(_) => None,
         }
     }
 }
@@ -71,7 +74,7 @@ impl std::fmt::Display for SftpError {
         match self {
             SftpError::Status { code, message } if message.is_empty() => write!(f, "SFTP status {code}"),
             SftpError::Status { code, message } => write!(f, "{message} (SFTP status {code})"),
-            SftpError::Io(e) => write!(f, "{e}"),
+            SftpError::Io(e) | SftpError::Local(e) => write!(f, "{e}"),
         }
     }
 }
@@ -108,16 +111,22 @@ impl Attributes {
 pub struct Handle(Vec<u8>);
 
 /// An SFTP session on a stream (an SSH channel running the `sftp` subsystem).
+///
+/// Requests and answers must stay in step. A request that failed on the channel, or was
+/// abandoned half-way (its future dropped by a timeout), leaves the stream in an unknown
+/// state, so the session refuses every later request; open a new one to clean up.
 pub struct SftpClient<S> {
     stream: S,
     next_id: u32,
     extensions: Vec<(String, Vec<u8>)>,
+    /// Set while a request runs, cleared when it completes in step with the server.
+    in_request: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
     /// Sends INIT and reads the server's VERSION and extensions.
     pub async fn start(stream: S) -> Result<Self, SftpError> {
-        let mut client = SftpClient { stream, next_id: 1, extensions: Vec::new() };
+        let mut client = SftpClient { stream, next_id: 1, extensions: Vec::new(), in_request: false };
         let mut packet = Packet::new(SSH_FXP_INIT);
         packet.u32(3);
         client.send(packet).await?;
@@ -238,9 +247,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         // straight into place behind it.
         let header = 4 + 1 + 4 + 4 + handle.0.len() + 8 + 4;
         let mut packet = vec![0u8; header + chunk];
+        self.begin()?;
         loop {
             while !at_end && pending.len() < in_flight {
-                let n = read_full(source, &mut packet[header..])?;
+                let n = match read_full(source, &mut packet[header..]) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.drain(pending.len()).await?;
+                        return Err(SftpError::Local(e));
+                    }
+                };
                 if n < chunk {
                     at_end = true;
                 }
@@ -275,15 +291,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
                 let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
                 // Read the answers to the writes still in flight, so that the next request
                 // (removing the partial file) gets its own answer.
-                for _ in 0..pending.len() {
-                    self.receive().await?;
-                }
+                self.drain(pending.len()).await?;
                 return Err(SftpError::Status { code, message });
             }
             acknowledged += size as u64;
             progress(acknowledged);
         }
+        self.in_request = false;
         Ok(offset)
+    }
+
+    /// Reads and drops `answers` answers, then the session is in step again.
+    async fn drain(&mut self, answers: usize) -> Result<(), SftpError> {
+        for _ in 0..answers {
+            self.receive().await?;
+        }
+        self.in_request = false;
+        Ok(())
+    }
+
+    /// Marks a request as running; refuses if an earlier one never completed.
+    fn begin(&mut self) -> Result<(), SftpError> {
+        if self.in_request {
+            return Err(SftpError::Io(std::io::Error::other(
+                "the SFTP session is out of step after an interrupted request",
+            )));
+        }
+        self.in_request = true;
+        Ok(())
     }
 
     fn take_id(&mut self) -> u32 {
@@ -299,6 +334,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         fill: impl FnOnce(&mut Packet),
         expect: u8,
     ) -> Result<Vec<u8>, SftpError> {
+        self.begin()?;
         let id = self.take_id();
         let mut packet = Packet::new(kind);
         packet.u32(id);
@@ -309,6 +345,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         if reader.u32()? != id {
             return Err(protocol_error("an answer to another request"));
         }
+        // In step again: whatever the answer says, it was the answer to this request.
+        self.in_request = false;
         if answer == SSH_FXP_STATUS {
             let code = reader.u32()?;
             let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
@@ -586,6 +624,30 @@ mod tests {
                 client.remove("/f").await.unwrap();
             };
             tokio::join!(server_side, client_side);
+        });
+    }
+
+    #[test]
+    fn a_request_abandoned_by_a_timeout_leaves_the_session_refusing_more() {
+        let (client_end, mut server) = tokio::io::duplex(1 << 16);
+        run(async move {
+            let server_side = async move {
+                version(&mut server).await;
+                // Reads the STAT and never answers it.
+                let _ = read_request(&mut server).await;
+                server
+            };
+            let client_side = async move {
+                let mut client = SftpClient::start(client_end).await.unwrap();
+                let stat =
+                    tokio::time::timeout(std::time::Duration::from_millis(50), client.stat("/x")).await;
+                assert!(stat.is_err(), "the STAT timed out");
+                // A late answer to the STAT would be taken for this REMOVE's: refused instead.
+                let error = client.remove("/y").await.unwrap_err();
+                assert!(matches!(error, SftpError::Io(_)), "{error}");
+                assert!(error.to_string().contains("out of step"), "{error}");
+            };
+            let (_server, ()) = tokio::join!(server_side, client_side);
         });
     }
 

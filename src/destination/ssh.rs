@@ -120,10 +120,17 @@ fn known_hosts_match(path: &Path, host: &str, port: u16, key: &PublicKey) -> (bo
             )),
         );
     }
-    match russh::keys::known_hosts::check_known_hosts_path(host, port, key, path) {
-        Ok(found) => (found, None),
-        // KeyChanged: the host is listed with another key.
-        Err(_) => (false, None),
+    // Any line for this host with this very key matches (a host may be listed with
+    // several keys of one type, e.g. during a key rotation).
+    match russh::keys::known_hosts::known_host_keys_path(host, port, path) {
+        Ok(listed) => (listed.iter().any(|(_, recorded)| recorded.key_data() == key.key_data()), None),
+        Err(e) => (
+            false,
+            Some(format!(
+                "cannot read the known_hosts file {}: {e}; fix the file or job.destination.known_hosts",
+                path.display()
+            )),
+        ),
     }
 }
 
@@ -140,8 +147,14 @@ impl Connection {
         self.seen.key.as_ref().map(|(_, f)| f.clone()).unwrap_or_default()
     }
 
+    /// Says goodbye, waiting at most a few seconds: a server that stopped reading must
+    /// not hold the run.
     pub async fn close(self) {
-        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.handle.disconnect(russh::Disconnect::ByApplication, "", "en"),
+        )
+        .await;
     }
 }
 
@@ -172,12 +185,14 @@ pub async fn handshake(
             "SSH-2.0-sis_extract_",
             env!("CARGO_PKG_VERSION")
         ))),
-        // OpenSSH's own sizes; a bigger packet limit than russh's default 32 KiB lets the
-        // server's answers and our 32 KiB writes travel one to a packet.
-        window_size: 2 << 20,
-        maximum_packet_size: 65536,
+        // Nothing received for twice the timeout ends the session, and with it every
+        // request still waiting: a server that stops answering cannot hold the run.
+        inactivity_timeout: Some(config.timeout * 2),
         ..Default::default()
     };
+    // The upload's writes in flight each take a slot of the channel's queue in russh; a
+    // full queue would wait on itself.
+    const _: () = assert!(super::sftp::WRITES_IN_FLIGHT < 100, "russh's default channel_buffer_size is 100");
     if let Some(keys) = host_keys {
         ssh_config.preferred.key = Cow::Owned(keys.to_vec());
     }
@@ -350,9 +365,13 @@ fn read_private_key(path: &PathBuf, passphrase: Option<&str>) -> Result<russh::k
             (russh::keys::Error::KeyIsEncrypted, None) => {
                 "it is protected by a passphrase: set job.destination.key_passphrase".to_string()
             }
-            (_, Some(_)) => format!("{e}: a wrong job.destination.key_passphrase, or a key format sis-extract cannot read"),
+            (_, Some(_)) => format!(
+                "{e}: a wrong job.destination.key_passphrase, or an encryption sis-extract cannot read (old PEM keys \
+                 other than RSA with AES-128): convert a copy to OpenSSH's format with `ssh-keygen -p -f COPY`"
+            ),
             _ => format!(
-                "{e}: a key format sis-extract cannot read (it reads OpenSSH, PKCS#8, PKCS#1 RSA and SEC1 EC keys)"
+                "{e}: a key format sis-extract cannot read (it reads OpenSSH, PKCS#8, PKCS#1 RSA and SEC1 EC keys); \
+                 convert a copy to OpenSSH's format with `ssh-keygen -p -f COPY`"
             ),
         };
         Failure::Permanent(anyhow!("the private key {} could not be read: {why}", path.display()))
