@@ -1,6 +1,6 @@
-//! `Detail`: the raw diagnostic of a driver or library (an ODBC state record, a libssh2
-//! message), kept in an error's cause chain but printed only with `-v`. The line a user
-//! sees is our explanation of it, which says what to do.
+//! `Detail`: the raw diagnostic of a driver or library (an ODBC state record, an SSH
+//! library's message), kept in an error's cause chain but printed only with `-v`. The
+//! line a user sees is our explanation of it, which says what to do.
 
 use std::fmt;
 
