@@ -117,8 +117,9 @@ async fn start_sftp(connection: &Connection, config: &SftpDestination) -> Result
     };
     match tokio::time::timeout(config.timeout, started).await {
         Ok(Ok(sftp)) => Ok(sftp),
+        // One message, not a context: `check` prints a failure's top line only.
         Ok(Err(failure)) => {
-            Err(failure.map(|e| e.context(format!("starting the SFTP subsystem on {where_} failed"))))
+            Err(failure.map(|e| anyhow!("starting the SFTP subsystem on {where_} failed: {e}")))
         }
         Err(_) => Err(Failure::Transient(anyhow!(
             "starting the SFTP subsystem on {where_} failed: no answer within {}s (timeout)",
