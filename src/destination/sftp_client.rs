@@ -118,7 +118,8 @@ pub struct Handle(Vec<u8>);
 pub struct SftpClient<S> {
     stream: S,
     next_id: u32,
-    extensions: Vec<(String, Vec<u8>)>,
+    /// The extensions the server announced, by name (their data is not needed).
+    extensions: Vec<String>,
     /// Set while a request runs, cleared when it completes in step with the server.
     in_request: bool,
 }
@@ -138,15 +139,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         let _version = reader.u32()?;
         while !reader.0.is_empty() {
             let name = String::from_utf8_lossy(reader.string()?).into_owned();
-            let data = reader.string()?.to_vec();
-            client.extensions.push((name, data));
+            reader.string()?;
+            client.extensions.push(name);
         }
         Ok(client)
     }
 
     /// Whether the server announced an extension (e.g. `posix-rename@openssh.com`).
     pub fn has_extension(&self, name: &str) -> bool {
-        self.extensions.iter().any(|(n, _)| n == name)
+        self.extensions.iter().any(|n| n == name)
     }
 
     pub async fn stat(&mut self, path: &str) -> Result<Attributes, SftpError> {
@@ -247,6 +248,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         // straight into place behind it.
         let header = 4 + 1 + 4 + 4 + handle.0.len() + 8 + 4;
         let mut packet = vec![0u8; header + chunk];
+        let mut fields = Packet { bytes: Vec::with_capacity(header) };
         self.begin()?;
         loop {
             while !at_end && pending.len() < in_flight {
@@ -264,7 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
                     break;
                 }
                 let id = self.take_id();
-                let mut fields = Packet { bytes: Vec::with_capacity(header) };
+                fields.bytes.clear();
                 fields.u32((header - 4 + n) as u32);
                 fields.bytes.push(SSH_FXP_WRITE);
                 fields.u32(id);
@@ -288,11 +290,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
             };
             let code = reader.u32()?;
             if code != FX_OK {
-                let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
+                let error = status_error(code, &mut reader);
                 // Read the answers to the writes still in flight, so that the next request
                 // (removing the partial file) gets its own answer.
                 self.drain(pending.len()).await?;
-                return Err(SftpError::Status { code, message });
+                return Err(error);
             }
             acknowledged += size as u64;
             progress(acknowledged);
@@ -349,8 +351,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         self.in_request = false;
         if answer == SSH_FXP_STATUS {
             let code = reader.u32()?;
-            let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
-            return Err(SftpError::Status { code, message });
+            return Err(status_error(code, &mut reader));
         }
         if answer != expect {
             return Err(protocol_error("an unexpected kind of answer"));
@@ -451,6 +452,13 @@ impl<'a> Reader<'a> {
         let n = self.u32()? as usize;
         self.take(n)
     }
+}
+
+/// A STATUS answer's error, from the rest of the packet after its code. The message is
+/// optional in practice (some servers send none).
+fn status_error(code: u32, reader: &mut Reader<'_>) -> SftpError {
+    let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
+    SftpError::Status { code, message }
 }
 
 fn read_attributes(reader: &mut Reader<'_>) -> Result<Attributes, SftpError> {

@@ -173,12 +173,11 @@ pub async fn handshake(
 ) -> Result<Handshake, Failure> {
     let tcp = connect_tcp(&config.host, config.port, config.timeout)?;
     let socket = tcp.try_clone().ok();
-    tcp.set_nonblocking(true).map_err(|e| {
+    let preparing = |e: std::io::Error| {
         Failure::Transient(anyhow!("preparing the connection to {}:{}: {e}", config.host, config.port))
-    })?;
-    let tcp = tokio::net::TcpStream::from_std(tcp).map_err(|e| {
-        Failure::Transient(anyhow!("preparing the connection to {}:{}: {e}", config.host, config.port))
-    })?;
+    };
+    tcp.set_nonblocking(true).map_err(preparing)?;
+    let tcp = tokio::net::TcpStream::from_std(tcp).map_err(preparing)?;
 
     let mut ssh_config = client::Config {
         client_id: russh::SshId::Standard(Cow::Borrowed(concat!(
