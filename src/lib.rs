@@ -24,3 +24,4 @@ pub mod query;
 pub mod schedule;
 pub mod secret;
 pub mod source;
+pub mod stop;
