@@ -103,10 +103,9 @@ pub fn create_new_private(path: &Path) -> std::io::Result<File> {
 /// back in between, the run stops rather than write through it.
 pub fn replace_private(path: &Path) -> Result<File> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => bail!(
-            "{} is a folder, where sis-extract writes a temporary file; remove it",
-            path.display()
-        ),
+        Ok(meta) if meta.is_dir() => {
+            bail!("{} is a folder, where sis-extract writes a temporary file; remove it", path.display())
+        }
         Ok(meta) => {
             if !meta.file_type().is_file() {
                 tracing::warn!(
@@ -173,6 +172,34 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
         builder.mode(0o700);
     }
     builder.create(path).with_context(|| format!("cannot create folder {}", path.display()))
+}
+
+/// Takes an exclusive OS lock on `file` without waiting: `Ok(false)` when another open
+/// file (another process, or another open in this one) holds it. The kernel releases it
+/// when the file is closed, however the process ends. (`flock`, as `File::try_lock` does
+/// from Rust 1.89; called directly to keep the minimum Rust version.)
+pub fn try_lock(file: &File) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this File owns; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() == ErrorKind::WouldBlock { Ok(false) } else { Err(error) }
+    }
+    #[cfg(not(unix))]
+    {
+        // Rust 1.89 and later only.
+        #[allow(clippy::incompatible_msrv)]
+        let result = file.try_lock();
+        match result {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
 }
 
 /// True when `path` (not following a link) is still the file `file` has open.

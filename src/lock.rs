@@ -22,7 +22,7 @@ impl Drop for JobLock {
         if crate::fsutil::is_same_file(&self.path, &self.file) {
             let _ = std::fs::remove_file(&self.path);
         }
-        let _ = self.file.unlock();
+        // Closing the file (dropping it, right after this) releases the OS lock.
     }
 }
 
@@ -108,9 +108,9 @@ pub fn acquire(history_file: &Path, job: &str) -> Result<JobLock> {
             remove_planted(&path, &meta, job)?;
             continue;
         }
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
+        match crate::fsutil::try_lock(&file) {
+            Ok(true) => {}
+            Ok(false) => {
                 let (pid, since) =
                     holder(&mut file).unwrap_or_else(|| ("?".into(), "an unknown time".into()));
                 return Err(AlreadyRunning(format!(
@@ -119,7 +119,7 @@ pub fn acquire(history_file: &Path, job: &str) -> Result<JobLock> {
                 ))
                 .into());
             }
-            Err(std::fs::TryLockError::Error(e)) => {
+            Err(e) => {
                 return Err(e).with_context(|| {
                     format!(
                         "cannot lock {}; put history_file on a local file system that supports file locks",
@@ -148,10 +148,7 @@ pub fn acquire(history_file: &Path, job: &str) -> Result<JobLock> {
             .with_context(|| format!("writing the lock file {}", path.display()))?;
         return Ok(JobLock { path, file });
     }
-    bail!(
-        "could not take the lock {}: another process keeps replacing it; find that process",
-        path.display()
-    )
+    bail!("could not take the lock {}: another process keeps replacing it; find that process", path.display())
 }
 
 #[cfg(test)]
@@ -171,7 +168,10 @@ mod tests {
         let error = acquire(&history, "j").err().unwrap();
         assert!(error.is::<AlreadyRunning>());
         let text = error.to_string();
-        assert!(text.contains(&format!("job \"j\" is already running (process {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("job \"j\" is already running (process {}", std::process::id())),
+            "{text}"
+        );
         drop(held);
         assert!(!lock.exists());
         drop(acquire(&history, "j").unwrap());

@@ -244,7 +244,11 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
     let mut stopped = None;
     for job in config.jobs.iter().filter(|j| args.jobs.is_empty() || args.jobs.contains(&j.name)) {
         if let Some(signal) = stop::requested() {
-            eprintln!("sis-extract: job {:?} not started: stopped by {}", job.name, stop::signal_name(signal));
+            eprintln!(
+                "sis-extract: job {:?} not started: stopped by {}",
+                job.name,
+                stop::signal_name(signal)
+            );
             stopped = Some(signal);
             continue;
         }

@@ -147,7 +147,8 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     if let Err(e) = &recorded {
         tracing::error!(job = job.name.as_str(), "cannot record the run: {e:#}");
     }
-    if matches!(record.outcome, Outcome::Failed | Outcome::Guarded | Outcome::Interrupted | Outcome::Refused) {
+    if matches!(record.outcome, Outcome::Failed | Outcome::Guarded | Outcome::Interrupted | Outcome::Refused)
+    {
         crate::hooks::on_failure(hook, &record);
     }
     let (kept, archive) = match (result, interrupted) {
@@ -316,11 +317,7 @@ fn execute(
 
 /// Keeps a set that may not be delivered (failed validation, a tripped guard) for
 /// inspection: copied into `--keep DIR`, or else the work folder is left in place.
-fn keep_undelivered_set(
-    options: &RunOptions,
-    work: WorkDir,
-    produced: &[PathBuf],
-) -> Result<PathBuf> {
+fn keep_undelivered_set(options: &RunOptions, work: WorkDir, produced: &[PathBuf]) -> Result<PathBuf> {
     match &options.keep {
         Some(dir) => {
             keep_copies(dir, produced, None)?;
@@ -380,7 +377,9 @@ impl WorkDir {
         let mut marker = crate::fsutil::create_new_private(&path)
             .with_context(|| format!("creating {}", path.display()))?;
         // Locked for the run's life: a live run's folder is never taken for a dead one's.
-        marker.try_lock().with_context(|| format!("locking {}", path.display()))?;
+        if !crate::fsutil::try_lock(&marker).with_context(|| format!("locking {}", path.display()))? {
+            bail!("{} is locked by another process; it was created just now", path.display());
+        }
         let text = serde_json::to_string(&Marker {
             job: job.name.clone(),
             run_id: progress.run_id.clone(),
@@ -425,7 +424,7 @@ fn clean_up_killed_runs(config: &Config, job: &Job, run_id: &str, hook: &[String
         let Ok(Some(mut file)) = crate::fsutil::open_existing(&marker_path, "the work-folder marker") else {
             continue;
         };
-        if file.try_lock().is_err() {
+        if !crate::fsutil::try_lock(&file).unwrap_or(false) {
             continue; // a live run's (of another config using the same work folder)
         }
         let mut text = String::new();

@@ -67,6 +67,33 @@ fn spawn(ws: &Workspace, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// A run in the background, killed if the test ends early (a failed assertion), so no
+/// extract keeps running after its test.
+struct Running(Option<Child>);
+
+impl Running {
+    fn start(ws: &Workspace, args: &[&str]) -> Running {
+        Running(Some(spawn(ws, args)))
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still running")
+    }
+
+    fn finish(mut self, limit: Duration) -> Run {
+        finish(self.0.take().expect("still running"), limit)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Waits for `child` at most `limit`; a run that hangs is killed and fails the test.
 fn finish(mut child: Child, limit: Duration) -> Run {
     let started = Instant::now();
@@ -163,7 +190,7 @@ fn a_symlink_planted_at_the_partial_name_is_not_followed() {
     symlink(&victim, &ws.path("out").join(format!(".{ZIP}.partial")));
     let run = run_bounded(&ws, &["run", "--as-of", AS_OF]);
     run.assert_ok();
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "another user's file\n", "the link was followed");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"another user's file\n", "the link was followed");
     assert_delivered_regular_zip(&ws);
 }
 
@@ -205,7 +232,7 @@ fn a_symlinked_history_file_is_refused_before_anything_runs_and_never_written_th
     symlink(&victim, &ws.path("history.jsonl"));
     let run = run_bounded(&ws, &["run", "--as-of", AS_OF]);
     run.assert_code(1).assert_stderr_contains("history file").assert_stderr_contains("symbolic link");
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "another user's file\n", "written through");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"another user's file\n", "written through");
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing delivered");
     // The hook still hears of it, although the history could not record it.
     assert_eq!(hooks(&ws)[0]["outcome"], "failed");
@@ -250,13 +277,13 @@ fn every_file_sis_extract_creates_is_private() {
 #[test]
 fn sigterm_mid_extract_records_interrupted_runs_the_hook_and_leaves_nothing() {
     let ws = workspace("slow.sql", "");
-    let mut child = spawn(&ws, &["run", "--as-of", AS_OF]);
-    wait_for_extract(&ws, &mut child, 200_000);
+    let mut child = Running::start(&ws, &["run", "--as-of", AS_OF]);
+    wait_for_extract(&ws, child.child(), 200_000);
     // The lock exists while the run holds it, and is private.
     assert_eq!(mode(&lock_path(&ws)), 0o600);
-    let pid = child.id().to_string();
+    let pid = child.child().id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let run = finish(child, Duration::from_secs(20));
+    let run = child.finish(Duration::from_secs(20));
     run.assert_code(143).assert_stderr_contains("interrupted");
     let history = ws.history();
     assert_eq!(history.len(), 1, "{history:?}");
@@ -273,10 +300,10 @@ fn sigterm_mid_extract_records_interrupted_runs_the_hook_and_leaves_nothing() {
 #[test]
 fn a_killed_run_is_cleaned_up_and_accounted_for_by_the_next_run() {
     let ws = workspace("slow.sql", "");
-    let mut child = spawn(&ws, &["run", "--as-of", AS_OF]);
-    wait_for_extract(&ws, &mut child, 200_000);
-    child.kill().unwrap(); // SIGKILL: nothing can run
-    child.wait().unwrap();
+    let mut child = Running::start(&ws, &["run", "--as-of", AS_OF]);
+    wait_for_extract(&ws, child.child(), 200_000);
+    child.child().kill().unwrap(); // SIGKILL: nothing can run
+    child.child().wait().unwrap();
     let left = work_entries(&ws);
     assert_eq!(left.len(), 1, "the killed run left its work folder: {left:?}");
     assert!(ws.history().is_empty());
@@ -332,9 +359,9 @@ fn a_lock_naming_a_live_unrelated_process_does_not_block_the_job() {
 #[test]
 fn a_second_run_of_a_running_job_is_refused_recorded_and_reported_to_the_hook() {
     let ws = workspace("slow.sql", "");
-    let mut first = spawn(&ws, &["run", "--as-of", AS_OF]);
-    wait_for_extract(&ws, &mut first, 100_000);
-    let pid = first.id();
+    let mut first = Running::start(&ws, &["run", "--as-of", AS_OF]);
+    wait_for_extract(&ws, first.child(), 100_000);
+    let pid = first.child().id();
     let second = run_bounded(&ws, &["run", "--as-of", AS_OF]);
     second.assert_code(1).assert_stderr_contains(&format!("already running (process {pid}"));
     let history = ws.history();
@@ -343,9 +370,9 @@ fn a_second_run_of_a_running_job_is_refused_recorded_and_reported_to_the_hook() 
     assert!(history[0]["error"].as_str().unwrap().contains(&format!("process {pid}")));
     assert_eq!(hooks(&ws)[0]["outcome"], "refused");
     // The refusal did not disturb the running job, which Ctrl-C then stops cleanly.
-    assert!(first.try_wait().unwrap().is_none());
+    assert!(first.child().try_wait().unwrap().is_none());
     assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
-    finish(first, Duration::from_secs(20)).assert_code(130);
+    first.finish(Duration::from_secs(20)).assert_code(130);
     let history = ws.history();
     assert_eq!(history[1]["outcome"], "interrupted");
     assert!(history[1]["error"].as_str().unwrap().contains("SIGINT"));

@@ -33,7 +33,8 @@ impl Deliver for LocalFolder<'_> {
             .with_context(|| format!("copying the zip into {}", self.path.display()))?;
         let copy = (|| -> Result<()> {
             let mut input = std::fs::File::open(zip).with_context(|| format!("reading {}", zip.display()))?;
-            copy_stoppable(&mut input, &mut output).with_context(|| format!("writing {}", partial.display()))?;
+            copy_stoppable(&mut input, &mut output)
+                .with_context(|| format!("writing {}", partial.display()))?;
             output.sync_all().with_context(|| format!("writing {}", partial.display()))?;
             // Someone who can write into the folder could have swapped the name for a link
             // meanwhile; publishing that would deliver their file under our name.
