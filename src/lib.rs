@@ -25,3 +25,4 @@ pub mod schedule;
 pub mod secret;
 pub mod source;
 pub mod sqlite_guard;
+pub mod stop;
