@@ -195,7 +195,40 @@ pub struct RunArgs {
     pub as_of: Option<chrono::NaiveDate>,
 }
 
+/// Exactly `YYYY-MM-DD` with a four-digit year from 0001 to 9999: the range every SQL
+/// date type holds (chrono alone would also take `+10000-01-01`, which the driver's date
+/// structure cannot carry).
 fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("expected a date as YYYY-MM-DD, e.g. 2026-11-23, found {text:?}"))
+    let shaped = text.len() == 10
+        && text
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .filter(|date| chrono::Datelike::year(date) >= 1)
+        .ok_or_else(|| {
+            format!("expected a date as YYYY-MM-DD (years 0001 to 9999), e.g. 2026-11-23, found {text:?}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn as_of_dates_are_four_digit_years_only() {
+        assert!(super::parse_date("2026-11-23").is_ok());
+        assert!(super::parse_date("9999-12-31").is_ok());
+        for bad in [
+            "+10000-01-01",
+            "10000-01-01",
+            "0000-01-01",
+            "2026-1-5",
+            "2026-02-30",
+            " 2026-11-23",
+            "-2026-11-23",
+        ] {
+            assert!(super::parse_date(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -107,13 +107,21 @@ impl SqlFile {
         vet_for(&self.text, dialect).map_err(|r| {
             anyhow!("{file} {r} (as {} reads it, the server this job is connected to)", dialect.label())
         })?;
-        let sent = without_comments_and_final_semicolon(&self.text, dialect);
-        Ok(match dialect {
-            SqlDialect::PostgreSql | SqlDialect::Sqlite => {
-                format!("SELECT * FROM (\n{sent}\n) AS sis_extract_query")
-            }
-            SqlDialect::SqlServer | SqlDialect::Generic => sent,
-        })
+        Ok(send_form(&without_comments_and_final_semicolon(&self.text, dialect), dialect))
+    }
+}
+
+/// `sent` (one vetted statement) in the form it is sent to a server of `dialect`. On
+/// PostgreSQL and SQLite, `SELECT * FROM (…) AS sis_extract_query`: a statement there
+/// cannot end inside the parentheses, so even a `;` that had slipped past the vetting
+/// would make the server reject the text instead of running what follows it. (SQL Server
+/// does not allow `WITH` or `ORDER BY` in a derived table, so its text goes as it is.)
+pub fn send_form(sent: &str, dialect: SqlDialect) -> String {
+    match dialect {
+        SqlDialect::PostgreSql | SqlDialect::Sqlite => {
+            format!("SELECT * FROM (\n{sent}\n) AS sis_extract_query")
+        }
+        SqlDialect::SqlServer | SqlDialect::Generic => sent.to_string(),
     }
 }
 
@@ -349,7 +357,7 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
     let placeholders = count_placeholders(sql_server_or_first);
     let mut parse_error = None;
     for (dialect, tokens) in &readable {
-        match Parser::parse_sql(dialect.parser(), text) {
+        match parse(*dialect, tokens) {
             Ok(statements) => {
                 read_only_select(&statements, tokens)?;
                 return Ok(placeholders);
@@ -382,7 +390,7 @@ pub fn vet_for(text: &str, dialect: SqlDialect) -> Result<(), Refusal> {
     })?;
     one_statement(&tokens, dialect)?;
     forbidden_calls(&tokens)?;
-    let statements = Parser::parse_sql(dialect.parser(), text).map_err(|e| Refusal {
+    let statements = parse(dialect, &tokens).map_err(|e| Refusal {
         line: statement_starts(&tokens).first().map_or(1, |t| t.span.start.line),
         reason: format!("the SQL could not be parsed: {e}; fix the syntax ({FIX})"),
     })?;
@@ -459,7 +467,30 @@ fn read_only_select(statements: &[Statement], tokens: &[TokenWithSpan]) -> Resul
 }
 
 fn count_placeholders(tokens: &[TokenWithSpan]) -> usize {
-    tokens.iter().filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?")).count()
+    tokens.iter().filter(|t| is_odbc_marker(&t.token)).count()
+}
+
+/// An ODBC parameter marker `?`. The PostgreSQL lexer reads it as its `?` operator.
+fn is_odbc_marker(token: &Token) -> bool {
+    matches!(token, Token::Placeholder(p) if p == "?") || *token == Token::Question
+}
+
+/// Parses `dialect`'s own tokens of the text, with every ODBC `?` marker read as a
+/// parameter (the driver replaces them; the server's grammar never sees a `?`).
+fn parse(
+    dialect: SqlDialect,
+    tokens: &[TokenWithSpan],
+) -> Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    let tokens: Vec<TokenWithSpan> = tokens
+        .iter()
+        .map(|t| match &t.token {
+            token if is_odbc_marker(token) => {
+                TokenWithSpan { token: Token::Placeholder("?".into()), span: t.span }
+            }
+            _ => t.clone(),
+        })
+        .collect();
+    Parser::new(dialect.parser()).with_tokens_with_locations(tokens).parse_statements()
 }
 
 /// Functions that change something even in a read-only session, or reach outside the

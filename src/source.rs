@@ -769,8 +769,15 @@ impl Source {
         let count = prepared.num_result_cols()?;
         let mut list = Vec::with_capacity(count.max(0) as usize);
         let mut any = false;
+        let mut names: Vec<String> = Vec::new();
         for i in 1..=count.max(0) as u16 {
             let name = prepared.col_name(i)?;
+            if names.iter().any(|n| n == &name) {
+                // `describe` names the duplicate; a cast would only make PostgreSQL's
+                // "ambiguous" message take its place.
+                return Ok(text.to_string());
+            }
+            names.push(name.clone());
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
             match prepared.col_data_type(i)? {
                 DataType::Date | DataType::Time { .. } | DataType::Timestamp { .. } => {
@@ -793,17 +800,26 @@ impl Source {
     /// added; `text` is the vetted query wrapped as `SELECT * FROM (…) AS sis_extract_query`.
     fn with_nul_check(&self, text: &str, file: &str) -> Result<(String, bool)> {
         let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok((text.to_string(), false)) };
-        let mut prepared = self
-            .connection
-            .prepare(text)
-            .map_err(|e| explain_query_error(e, file, self.config_query_timeout))?;
-        let count = prepared.num_result_cols()?;
+        // The names as the query itself gives them: through `SELECT *` SQLite would rename
+        // a duplicate `id` to `id:1`, hiding the mistake `describe` reports.
+        let query = inner.strip_prefix('\n').unwrap_or(inner);
+        let query = query.strip_suffix("\n) AS sis_extract_query").unwrap_or(query);
+        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
+        let mut prepared = self.connection.prepare(query).map_err(explain)?;
+        let count = prepared.num_result_cols().map_err(explain)?;
         let mut names: Vec<String> = Vec::new();
         for i in 1..=count.max(0) as u16 {
             let name = prepared.col_name(i)?;
-            if name.trim().is_empty() || names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-                // `describe` explains these; the check would only make the message worse.
-                return Ok((text.to_string(), false));
+            if name.trim().is_empty() {
+                bail!(
+                    "{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`"
+                );
+            }
+            if let Some(other) = names.iter().position(|n| n.eq_ignore_ascii_case(&name)) {
+                bail!(
+                    "{file}: result columns {} and {i} are both named {name:?}; give each column a unique name with AS",
+                    other + 1
+                );
             }
             names.push(name);
         }
@@ -1234,7 +1250,7 @@ mod tests {
             full("Driver={PostgreSQL Unicode};Server=h;", false),
             (
                 format!(
-                    "Driver={{PostgreSQL Unicode}};Server=h;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                    "Driver={{PostgreSQL Unicode}};Server=h;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
                 ),
                 true
             )
@@ -1243,13 +1259,18 @@ mod tests {
         assert_eq!(
             full("Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h", false).0,
             format!(
-                "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
             )
         );
         assert_eq!(full("DSN=campus", false), ("DSN=campus;UID=ro_user;PWD={p;a}}ss}".into(), false));
         assert_eq!(
             full("DSN=campus", true),
-            (format!("DSN=campus;UseDeclareFetch=1;Fetch=10000;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"), true)
+            (
+                format!(
+                    "DSN=campus;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                ),
+                true
+            )
         );
         // The user's own ConnSettings, under either of its keys, is left alone (the
         // connection then warns unless it makes the session UTF-8).
@@ -1258,7 +1279,7 @@ mod tests {
                 full(&format!("Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}}"), false),
                 (
                     format!(
-                        "Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}};UseDeclareFetch=1;Fetch=10000;UID=ro_user;PWD={{p;a}}}}ss}}"
+                        "Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}};UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;UID=ro_user;PWD={{p;a}}}}ss}}"
                     ),
                     false
                 )

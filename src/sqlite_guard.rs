@@ -57,6 +57,7 @@ mod imp {
     const SQLITE_READ: c_int = 20;
     const SQLITE_SELECT: c_int = 21;
     const SQLITE_TRANSACTION: c_int = 22;
+    const SQLITE_UPDATE: c_int = 23;
     const SQLITE_FUNCTION: c_int = 31;
     const SQLITE_SAVEPOINT: c_int = 32;
     const SQLITE_RECURSIVE: c_int = 33;
@@ -146,6 +147,16 @@ mod imp {
             SQLITE_READ | SQLITE_SELECT | SQLITE_RECURSIVE | SQLITE_TRANSACTION | SQLITE_SAVEPOINT => {
                 SQLITE_OK
             }
+            // SQLite reports reading its own schema (for a table-valued pragma, say) as an
+            // UPDATE of sqlite_master's columns; a real one needs writable_schema, denied.
+            SQLITE_UPDATE
+                if matches!(
+                    text(first).unwrap_or_default().to_ascii_lowercase().as_str(),
+                    "sqlite_master" | "sqlite_schema" | "sqlite_temp_master" | "sqlite_temp_schema"
+                ) =>
+            {
+                SQLITE_OK
+            }
             SQLITE_FUNCTION => {
                 let name = text(second).unwrap_or_default().to_ascii_lowercase();
                 if DENIED_FUNCTIONS.contains(&name.as_str()) { SQLITE_DENY } else { SQLITE_OK }
@@ -155,7 +166,7 @@ mod imp {
                 let value = text(second).map(|v| v.to_ascii_lowercase());
                 match (pragma.as_str(), value.as_deref()) {
                     ("writable_schema" | "trusted_schema", Some(_)) => SQLITE_DENY,
-                    ("query_only", Some(v)) if !matches!(v, "1" | "on" | "true" | "yes") => SQLITE_DENY,
+                    ("query_only", Some(v)) if matches!(v, "0" | "off" | "false" | "no") => SQLITE_DENY,
                     _ => SQLITE_OK,
                 }
             }

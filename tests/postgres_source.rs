@@ -211,15 +211,18 @@ fn writes_are_refused_and_the_table_is_unchanged() {
 
 #[test]
 fn the_session_is_read_only_even_for_a_select_that_writes() {
-    // nextval() writes through a SELECT, which no parser can see: the read-only session
-    // (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY) is what stops it.
+    // nextval() is refused by name, but a function of the database's own can call it
+    // where no parser can see: the read-only session (SET SESSION CHARACTERISTICS AS
+    // TRANSACTION READ ONLY) is what stops it.
     let t = table("seq");
     owner(&format!(
-        "CREATE SEQUENCE {t}; GRANT USAGE ON SEQUENCE {t} TO {};",
-        service("SIS_TEST_PG_READER_USER")
+        "CREATE SEQUENCE {t}; GRANT USAGE ON SEQUENCE {t} TO {reader};
+         CREATE FUNCTION {t}_next() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('{t}') $$;
+         GRANT EXECUTE ON FUNCTION {t}_next() TO {reader};",
+        reader = service("SIS_TEST_PG_READER_USER")
     ));
     let ws = workspace("");
-    ws.write("q/sneaky.sql", &format!("SELECT nextval('{t}') AS n"));
+    ws.write("q/sneaky.sql", &format!("SELECT {t}_next() AS n"));
     ws.run(&["run"])
         .assert_code(1)
         .assert_stderr_contains("sneaky.sql: the database refused a write, because sis-extract only reads");
@@ -308,13 +311,17 @@ fn every_write_form_is_refused_or_fails_read_only_and_the_table_checksum_is_unch
             run.stderr
         );
     }
-    // A SELECT that switches the session back to read-write, then a writing SELECT in the
+    // A SELECT that switches the session back to read-write (set_config is refused by
+    // name, so through a function of the database's own), then a writing SELECT in the
     // next file: the session is made read-only again before every query.
+    owner(&format!(
+        "CREATE FUNCTION {t}_unlock() RETURNS text LANGUAGE sql
+           AS $$ SELECT set_config('default_transaction_read_only', 'off', false) $$;
+         GRANT EXECUTE ON FUNCTION {t}_unlock() TO {};",
+        service("SIS_TEST_PG_READER_USER")
+    ));
     let ws = workspace("");
-    ws.write(
-        "q/1-unlock.sql",
-        "SELECT set_config('default_transaction_read_only', 'off', false) AS unlocked",
-    );
+    ws.write("q/1-unlock.sql", &format!("SELECT {t}_unlock() AS unlocked"));
     ws.write("q/2-write.sql", &format!("SELECT {t}_wipe_fn() AS n"));
     ws.run(&["run"]).assert_code(1).assert_stderr_contains("2-write.sql: the database refused a write");
     assert_eq!(checksum(), before, "the table is unchanged");
@@ -396,10 +403,17 @@ fn a_dsn_that_turns_out_to_be_postgresql_gets_the_psqlodbc_settings() {
 #[test]
 fn a_query_that_changes_the_client_encoding_stops_the_next_one() {
     // Text is fetched as UTF-8 bytes on the word of the session's encoding, so a query
-    // that changes it (set_config is a SELECT) must not leave the next query reading
-    // LATIN1 bytes as UTF-8.
+    // that changes it (set_config is refused by name, but a function of the database's
+    // own can call it) must not leave the next query reading LATIN1 bytes as UTF-8.
+    let t = table("encoding");
+    owner(&format!(
+        "CREATE FUNCTION {t}_latin1() RETURNS text LANGUAGE sql
+           AS $$ SELECT set_config('client_encoding', 'LATIN1', false) $$;
+         GRANT EXECUTE ON FUNCTION {t}_latin1() TO {};",
+        service("SIS_TEST_PG_READER_USER")
+    ));
     let ws = workspace("");
-    ws.write("q/a_first.sql", "SELECT set_config('client_encoding', 'LATIN1', false) AS encoding");
+    ws.write("q/a_first.sql", &format!("SELECT {t}_latin1() AS encoding"));
     ws.write("q/b_second.sql", "SELECT 'Zoë'::text AS name");
     ws.run(&["run", "--as-of", "2026-11-23"])
         .assert_code(1)

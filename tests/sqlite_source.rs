@@ -153,7 +153,7 @@ fn the_sqlite_session_itself_is_read_only() {
 #[test]
 fn a_value_longer_than_its_buffer_is_an_error_naming_the_column() {
     let ws = workspace(
-        "CREATE TABLE notes (id integer, body text); INSERT INTO notes VALUES (1, 'short'), (2, 'this value is far longer than twenty characters');",
+        "CREATE TABLE notes (id integer, body text); INSERT INTO notes VALUES (1, 'short'), (2, 'this value is far longer than twenty characters, and longer than sixty bytes of UTF-8 too');",
         "max_text_length = 20\n",
         "",
     );

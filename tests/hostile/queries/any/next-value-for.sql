@@ -1,0 +1,2 @@
+-- expect: NEXT VALUE FOR advances a sequence
+SELECT NEXT VALUE FOR dbo.roster_seq AS n

@@ -1,0 +1,2 @@
+-- expect: OPENQUERY(), which runs a query on a linked server
+SELECT x.* FROM OPENQUERY(loopback, 'SELECT 1 AS a') AS x

@@ -1,0 +1,2 @@
+-- expect: TABLE … is not a SELECT
+TABLE hostile_victim

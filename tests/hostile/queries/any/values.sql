@@ -1,0 +1,2 @@
+-- expect: VALUES is not a SELECT
+VALUES (1)

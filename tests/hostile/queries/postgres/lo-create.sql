@@ -1,0 +1,2 @@
+-- expect: lo_create(), which writes large objects
+SELECT lo_create(0) AS oid
