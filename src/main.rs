@@ -12,7 +12,7 @@ use sis_extract::{
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use cli::{
@@ -137,18 +137,44 @@ fn check(cli: &Cli, args: &CheckArgs) -> Result<ExitCode> {
 }
 
 /// `validate PATH`: the same checks a run makes before delivery, on any set.
+/// A symbolic link as PATH is refused (naming its target, to pass instead): validate
+/// quotes what it reads, and must not be a way to show another file's content.
 fn validate(args: &ValidateArgs) -> Result<ExitCode> {
+    let metadata = match std::fs::symlink_metadata(&args.path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!(ConfigError(format!("{}: no such file or folder", args.path.display())))
+        }
+        Err(e) => bail!(ConfigError(format!("{}: {e}", args.path.display()))),
+    };
+    if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(&args.path).unwrap_or_default();
+        let resolved = match args.path.parent() {
+            Some(parent) if target.is_relative() => parent.join(&target),
+            _ => target.clone(),
+        };
+        bail!(ConfigError(format!(
+            "{} is a symbolic link to {}; validate does not follow links: pass {} itself",
+            args.path.display(),
+            target.display(),
+            resolved.display()
+        )));
+    }
     let unpacked;
-    let dir = if args.path.is_dir() {
+    let dir = if metadata.is_dir() {
         args.path.clone()
-    } else if args.path.is_file() {
+    } else if metadata.is_file() {
         unpacked = tempfile::tempdir()?;
         archive::extract_flat(&args.path, unpacked.path())?;
         unpacked.path().to_path_buf()
     } else {
-        bail!(ConfigError(format!("{}: no such file or folder", args.path.display())));
+        bail!(ConfigError(format!(
+            "{} is not a regular file or folder (a FIFO, socket or device); pass a OneRoster zip or folder",
+            args.path.display()
+        )));
     };
-    let report = output::validate::validate_dir(&dir)?;
+    let report = output::validate::validate_dir(&dir)
+        .with_context(|| format!("validating {}", args.path.display()))?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "OneRoster {} set {}", report.version.number(), args.path.display());
     for (file, rows) in &report.files {
@@ -173,7 +199,6 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
 
 /// `generate-fixture`: the seeded Campus-like district for the demo, tests and benchmarks.
 fn generate_fixture(args: &GenerateFixtureArgs) -> Result<ExitCode> {
-    use anyhow::Context;
     let options = fixture_generator::Options { students: args.students, seed: args.seed };
     let mut sql = std::io::BufWriter::new(
         std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?,

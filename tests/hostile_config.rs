@@ -154,8 +154,180 @@ fn the_failure_hook_receives_no_secret() {
     }
 }
 
-/// `Path` helper for messages.
-#[allow(dead_code)]
-fn show(path: &Path) -> String {
-    path.display().to_string()
+/// Runs `sis-extract ARGS…` in `dir` with a time limit (a FIFO must not hang it).
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let mut command = Command::new(common::bin());
+    command.current_dir(dir).args(args).env_remove("SIS_EXTRACT_CONFIG").env_remove("SIS_EXTRACT_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child =
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("sis-extract {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every zip in `tests/hostile/zips/` is refused as `expectations.txt` says, and nothing
+/// of it is reported as a validated set.
+#[test]
+fn every_hostile_zip_is_refused() {
+    let dir = hostile("zips");
+    let expectations = std::fs::read_to_string(dir.join("expectations.txt")).unwrap();
+    let expected: Vec<(&str, &str)> = expectations
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_once(": ").unwrap())
+        .collect();
+    let mut zips: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".zip"))
+        .collect();
+    zips.sort();
+    let mut listed: Vec<String> = expected.iter().map(|(z, _)| z.to_string()).collect();
+    listed.sort();
+    assert_eq!(zips, listed, "every zip has one expectation");
+    let mut failures = Vec::new();
+    for (zip, message) in &expected {
+        let run = run_in(&dir, &["validate", zip], &[]);
+        if run.code != 1 || !run.stderr.contains(message) || run.stdout.contains("OneRoster 1.") {
+            failures.push(format!(
+                "{zip}: exit {}, expected 1 and {message:?}\n{}{}",
+                run.code, run.stdout, run.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The peak resident memory of a command, from GNU time's "Maximum resident set size".
+fn peak_rss_kib(dir: &Path, args: &[&str]) -> (u64, common::Run) {
+    let mut full = vec!["-v", common::bin()];
+    full.extend_from_slice(args);
+    let output =
+        Command::new("/usr/bin/time").current_dir(dir).args(&full).output().expect("GNU time installed");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let kib = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
+    let run = common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    };
+    (kib, run)
+}
+
+/// A 256 KiB zip holding one quoted 256 MiB field: validate used to buffer the field
+/// (about 800 MB peak); now it stops at the 1 MiB record limit in bounded memory.
+#[test]
+fn validate_of_a_field_bomb_stays_in_bounded_memory() {
+    let dir = hostile("zips");
+    assert!(std::fs::metadata(dir.join("field-bomb.zip")).unwrap().len() < 1024 * 1024);
+    let (kib, run) = peak_rss_kib(&dir, &["validate", "field-bomb.zip"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("longer than 1 MiB, the limit for one row"), "{}", run.stderr);
+    assert!(kib < 100 * 1024, "validate of the field bomb peaked at {kib} KiB");
+}
+
+/// The same bound for a set folder: one 200 MiB record in users.csv.
+#[test]
+fn validate_of_a_folder_with_a_giant_record_stays_in_bounded_memory() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("set")).unwrap();
+    let zip = hostile("zips/field-bomb.zip");
+    assert!(
+        Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(ws.path("set")).status().unwrap().success()
+    );
+    let (kib, run) = peak_rss_kib(ws.dir.path(), &["validate", "set"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("validating set: users.csv: the record starting on line 2 is longer than 1 MiB"),
+        "{}",
+        run.stderr
+    );
+    assert!(kib < 100 * 1024, "validate peaked at {kib} KiB");
+}
+
+const SECRET_CONTENT: &str = "root-only-secret-line,do-not-echo";
+
+/// A set folder whose users.csv is a link to a file the attacker wants to read: refused,
+/// and not one byte of the target appears in the output.
+#[test]
+fn validate_refuses_symlinks_and_fifos_in_a_set_folder() {
+    let ws = Workspace::new();
+    let secret = ws.write("private/secret.csv", &format!("{SECRET_CONTENT}\n{SECRET_CONTENT}\n"));
+    std::fs::create_dir_all(ws.path("set")).unwrap();
+    ws.write("set/manifest.csv", "propertyName,value\nmanifest.version,1.0\n");
+    std::os::unix::fs::symlink(&secret, ws.path("set/users.csv")).unwrap();
+    let run = run_in(ws.dir.path(), &["validate", "set"], &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("users.csv is a symbolic link (to ")
+            && run.stderr.contains("does not follow links"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.both().contains("root-only-secret"), "the link's target was echoed:\n{}", run.both());
+
+    // A link as the manifest, too.
+    std::fs::remove_file(ws.path("set/users.csv")).unwrap();
+    std::fs::remove_file(ws.path("set/manifest.csv")).unwrap();
+    std::os::unix::fs::symlink(&secret, ws.path("set/manifest.csv")).unwrap();
+    let run = run_in(ws.dir.path(), &["validate", "set"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("manifest.csv is a symbolic link"), "{}", run.stderr);
+    assert!(!run.both().contains("root-only-secret"), "{}", run.both());
+
+    // A FIFO would block the read for ever.
+    std::fs::remove_file(ws.path("set/manifest.csv")).unwrap();
+    assert!(Command::new("mkfifo").arg(ws.path("set/manifest.csv")).status().unwrap().success());
+    let run = run_in(ws.dir.path(), &["validate", "set"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("manifest.csv is not a regular file"), "{}", run.stderr);
+}
+
+/// A symbolic link as PATH is refused, naming the target to pass instead.
+#[test]
+fn validate_refuses_a_symlink_path_and_names_its_target() {
+    let ws = Workspace::new();
+    let secret = ws.write("private/secret.csv", &format!("{SECRET_CONTENT}\n"));
+    std::os::unix::fs::symlink(&secret, ws.path("set.zip")).unwrap();
+    let run = run_in(ws.dir.path(), &["validate", "set.zip"], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "set.zip is a symbolic link to {}; validate does not follow links: pass {} itself",
+            secret.display(),
+            secret.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.both().contains("root-only-secret"));
+    // A folder link too.
+    std::os::unix::fs::symlink("private", ws.path("set")).unwrap();
+    let run = run_in(ws.dir.path(), &["validate", "set"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "set is a symbolic link to private; validate does not follow links: pass private itself"
+        ),
+        "{}",
+        run.stderr
+    );
 }
