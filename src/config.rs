@@ -508,11 +508,14 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
             && metadata.is_file()
             && metadata.permissions().mode() & 0o077 != 0
         {
-            eprintln!(
-                "sis-extract: warning: {what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
-                path.display(),
-                metadata.permissions().mode() & 0o777,
-                path.display()
+            crate::logging::print(
+                tracing::Level::WARN,
+                &format!(
+                    "{what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                    path.display(),
+                    metadata.permissions().mode() & 0o777,
+                    path.display()
+                ),
             );
         }
     }

@@ -66,7 +66,7 @@ fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<Exit
 }
 
 /// `schedule`: the service loop, or `--next N`.
-fn schedule(cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<ExitCode> {
+fn schedule(_cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<ExitCode> {
     if let Some(count) = args.next {
         let now = args.now.unwrap_or_else(chrono::Utc::now);
         print!("{}", schedule::print_next(&config, count, now)?);
@@ -80,12 +80,11 @@ fn schedule(cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<Ex
             to = report.delivery.location.as_str(),
             "run succeeded"
         ),
+        // One event, on stderr in the chosen format and in the log file; the causes
+        // (drivers' own messages) included, as a service has no -v to re-run with.
         Err(error) => {
             let text = secret::redact(&format!("{error:#}"));
             tracing::error!(job = job.name.as_str(), "run failed: {text}");
-            if !cli.quiet {
-                report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
-            }
         }
     };
     schedule::serve(&config, &run_one)?;
@@ -313,22 +312,20 @@ fn print_report(report: &pipeline::RunReport) {
 }
 
 /// One line that says what failed and what to do (our explanations, outermost first);
-/// with `-v`, the raw diagnostics of drivers and libraries below it.
+/// with `-v`, the raw diagnostics of drivers and libraries below it. With
+/// `--log-format json` it is one JSON line; with a log file it is recorded there too.
 fn report_fatal(error: &anyhow::Error, verbose: bool) {
     let explained: Vec<String> =
         error.chain().filter(|cause| !cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
     let details: Vec<String> =
         error.chain().filter(|cause| cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "sis-extract: error: {}", secret::redact(&explained.join(": ")));
+    let message = explained.join(": ");
     if verbose {
-        for cause in details {
-            for line in secret::redact(&cause).lines().filter(|l| !l.trim().is_empty()) {
-                let _ = writeln!(err, "  caused by: {}", line.trim_end());
-            }
-        }
-    } else if !details.is_empty() {
-        let _ = writeln!(err, "sis-extract: (run with -v to see the driver's own message)");
+        logging::fatal(&message, &details, None);
+    } else if details.is_empty() {
+        logging::fatal(&message, &[], None);
+    } else {
+        logging::fatal(&message, &[], Some("run with -v to see the driver's own message"));
     }
 }
 

@@ -116,10 +116,13 @@ fn install_stop_handler() -> Result<Arc<AtomicBool>> {
         if flag.swap(true, Ordering::SeqCst) {
             // A second signal: the admin means it. The upload in progress (if any) only
             // ever wrote a hidden temporary name, which the next run replaces.
-            eprintln!("sis-extract: second stop signal, exiting now");
+            crate::logging::print(tracing::Level::INFO, "second stop signal, exiting now");
             std::process::exit(130);
         }
-        eprintln!("sis-extract: stopping: no new runs; a run in progress finishes first (send again to exit at once)");
+        crate::logging::print(
+            tracing::Level::INFO,
+            "stopping: no new runs; a run in progress finishes first (send again to exit at once)",
+        );
     })
     .context("installing the stop-signal handler")?;
     Ok(stop)

@@ -331,3 +331,110 @@ fn validate_refuses_a_symlink_path_and_names_its_target() {
         run.stderr
     );
 }
+
+/// A workspace with a SQLite database, a query folder `q` holding `query` as `t.sql`, a
+/// log file under `logs/`, and one local job.
+fn log_workspace(query: &str) -> Workspace {
+    let ws = Workspace::new();
+    common::sqlite(&ws.path("db.sqlite"), "CREATE TABLE t (id integer); INSERT INTO t VALUES (1);");
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.write("q/t.sql", query);
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\nlog_file = \"logs/sis-extract.log\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n{}",
+            ws.path("db.sqlite").display(),
+            common::local_job("j", "q", "out")
+        ),
+    );
+    ws
+}
+
+/// Today's log file (tracing-appender's naming, kept: the UTC date).
+fn todays_log(ws: &Workspace) -> PathBuf {
+    ws.path(&format!("logs/sis-extract.{}.log", chrono::Utc::now().format("%Y-%m-%d")))
+}
+
+/// With `--log-format json` every stderr line is JSON, the fatal error included (a
+/// warning printed before logging starts too); the log file records the error.
+#[test]
+fn json_logs_are_json_to_the_last_line_and_the_log_file_has_the_error() {
+    let ws = log_workspace("SELECT id FROM no_such_table_json\n");
+    // Readable by others: a warning that is printed while the config is read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(ws.path("config.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = ws.run(&["--log-format", "json", "-v", "run"]);
+    run.assert_code(1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines.len() >= 3, "{}", run.stderr);
+    for line in &lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{}", run.stderr));
+        assert!(value["level"].is_string() && value["fields"]["message"].is_string(), "{line}");
+    }
+    let fatal: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["level"] == "ERROR")
+        .collect();
+    assert_eq!(fatal.len(), 1, "{}", run.stderr);
+    let message = fatal[0]["fields"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("job \"j\" failed: t.sql") && message.contains("no_such_table_json"),
+        "{message}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("readable by other users") && l.contains("\"WARN\"")),
+        "{}",
+        run.stderr
+    );
+
+    let log = std::fs::read_to_string(todays_log(&ws)).unwrap();
+    assert!(log.lines().any(|l| l.contains("ERROR") && l.contains("job \"j\" failed: t.sql")), "{log}");
+}
+
+/// Text mode: the fatal error on stderr exactly once, and in the log file.
+#[test]
+fn the_log_file_records_the_fatal_error_in_text_mode_too() {
+    let ws = log_workspace("SELECT id FROM no_such_table_text\n");
+    let run = ws.run(&["run"]);
+    run.assert_code(1);
+    assert_eq!(run.stderr.matches("no_such_table_text").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("sis-extract: error: job \"j\" failed: t.sql"), "{}", run.stderr);
+    let log = std::fs::read_to_string(todays_log(&ws)).unwrap();
+    assert!(log.lines().any(|l| l.contains("ERROR") && l.contains("no_such_table_text")), "{log}");
+}
+
+/// The log file is created 0600; a symbolic link or FIFO planted at its path is refused
+/// with a warning (the run goes on, logging to stderr only), never written through or
+/// waited on.
+#[test]
+fn the_log_file_is_private_and_never_a_planted_link_or_fifo() {
+    let ws = log_workspace("SELECT id FROM t\n");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(todays_log(&ws)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "log file mode {mode:o}");
+
+    // Another user's planted link, pointing at a file they would read.
+    let ws = log_workspace("SELECT id FROM t\n");
+    std::fs::create_dir_all(ws.path("logs")).unwrap();
+    let victim = ws.write("elsewhere/collected.txt", "");
+    std::os::unix::fs::symlink(&victim, todays_log(&ws)).unwrap();
+    let run = run_in(ws.dir.path(), &["-c", "config.toml", "run", "--as-of", "2026-01-15"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a symbolic link; sis-extract does not write its log through one"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "", "the log was written through the link");
+
+    // A FIFO: opening it for writing would wait for a reader for ever.
+    let ws = log_workspace("SELECT id FROM t\n");
+    std::fs::create_dir_all(ws.path("logs")).unwrap();
+    assert!(Command::new("mkfifo").arg(todays_log(&ws)).status().unwrap().success());
+    let run = run_in(ws.dir.path(), &["-c", "config.toml", "run", "--as-of", "2026-01-15"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("is not a regular file"), "{}", run.stderr);
+}
