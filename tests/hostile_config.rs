@@ -438,3 +438,55 @@ fn the_log_file_is_private_and_never_a_planted_link_or_fifo() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("is not a regular file"), "{}", run.stderr);
 }
+
+/// `schedule --log-format json`: a failed run, the missed-run notice and the stop notice
+/// are all JSON lines on stderr, and the failure is in the log file.
+#[test]
+fn schedule_failed_runs_are_json_and_logged() {
+    let ws = log_workspace("SELECT id FROM no_such_table_schedule\n");
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write(
+        "config.toml",
+        &config.replace("format = \"csv\"", "format = \"csv\"\nschedule = \"30 18 * * *\"\ncatch_up = true"),
+    );
+    let week_ago =
+        (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ws.write(
+        "history.jsonl",
+        &format!(
+            "{{\"run_id\":\"old\",\"job\":\"j\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
+        ),
+    );
+    let mut child = Command::new(common::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "config.toml", "--log-format", "json", "schedule"])
+        .env_remove("SIS_EXTRACT_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !ws.history().iter().any(|r| r["outcome"] == "failed") {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("no failed catch-up run: {}", ws.history_text());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The failure is logged right after the history line is written.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in stderr.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{stderr}"));
+        assert!(value["fields"]["message"].is_string(), "{line}");
+    }
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("\"level\":\"ERROR\"")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("run failed") && errors[0].contains("no_such_table_schedule"), "{stderr}");
+    assert!(stderr.contains("stopping: no new runs"), "{stderr}");
+    let log = std::fs::read_to_string(todays_log(&ws)).unwrap();
+    assert!(log.lines().any(|l| l.contains("ERROR") && l.contains("no_such_table_schedule")), "{log}");
+}
