@@ -85,7 +85,7 @@ fn write_zip(
     entries: Option<&EntryStore>,
 ) -> Result<(u64, String)> {
     let context = || format!("writing the zip {}", partial.display());
-    let file = crate::fsutil::create_private(partial)?;
+    let file = crate::fsutil::replace_private(partial)?;
     let hashing =
         HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), bytes: 0 };
     // A streaming writer needs no seeking, so every byte passes the hasher exactly once.

@@ -23,6 +23,11 @@ pub enum Outcome {
     Missed,
     /// Stopped by a safety guard before delivery (exit 3); the set was kept locally.
     Guarded,
+    /// Stopped by a signal (SIGINT, SIGTERM) before delivery and cleaned up; or killed
+    /// (`kill -9`, a crash) and recorded by the next run, which removed its work files.
+    Interrupted,
+    /// Not started: the job was already running in another process.
+    Refused,
 }
 
 /// One job run.
@@ -61,6 +66,34 @@ pub struct RunRecord {
     pub guard_reasons: Vec<String>,
 }
 
+impl RunRecord {
+    /// A record with nothing extracted or delivered (yet): a refusal, a missed or a
+    /// killed run.
+    pub fn bare(run_id: String, job: &str, started: String, outcome: Outcome, error: Option<String>) -> Self {
+        RunRecord {
+            run_id,
+            job: job.to_string(),
+            finished: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started,
+            outcome,
+            error,
+            as_of: String::new(),
+            files: Vec::new(),
+            zip_name: None,
+            zip_bytes: None,
+            zip_sha256: None,
+            destination: None,
+            host_key: None,
+            attempts: 0,
+            forced: false,
+            guard_reasons: Vec::new(),
+        }
+    }
+}
+
+/// What the history file is called in messages.
+const WHAT: &str = "the history file";
+
 /// Appends `record` as one line. The line is written with a single `write` on a file
 /// opened for appending, so concurrent writers do not interleave within a line.
 pub fn append(path: &Path, record: &RunRecord) -> Result<()> {
@@ -72,17 +105,8 @@ pub fn append(path: &Path, record: &RunRecord) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the history folder {}", dir.display()))?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.read(true);
-    let mut file = options.open(path).with_context(|| {
-        format!("cannot open the history file {}; check config key history_file", path.display())
-    })?;
+    // Never through a link, never blocked by a FIFO: the audit trail is ours alone.
+    let mut file = crate::fsutil::open_append(path, WHAT).context("check config key history_file")?;
     // A crash can leave a last line without its newline; start a fresh line after it.
     if ends_without_newline(&mut file) {
         line.insert(0, '\n');
@@ -102,22 +126,14 @@ fn ends_without_newline(file: &mut std::fs::File) -> bool {
 pub fn record_missed(path: &Path, job: &crate::config::Job, fire_time: chrono::DateTime<chrono::Utc>) {
     let time = fire_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let record = RunRecord {
-        run_id: format!("missed-{}", fire_time.format("%Y%m%dT%H%M%SZ")),
-        job: job.name.clone(),
-        started: time.clone(),
-        finished: time,
-        outcome: Outcome::Missed,
-        error: Some("the scheduled run did not happen: sis-extract was not running".into()),
-        as_of: String::new(),
-        files: Vec::new(),
-        zip_name: None,
-        zip_bytes: None,
-        zip_sha256: None,
-        destination: None,
-        host_key: None,
-        attempts: 0,
-        forced: false,
-        guard_reasons: Vec::new(),
+        finished: time.clone(),
+        ..RunRecord::bare(
+            format!("missed-{}", fire_time.format("%Y%m%dT%H%M%SZ")),
+            &job.name,
+            time,
+            Outcome::Missed,
+            Some("the scheduled run did not happen: sis-extract was not running".into()),
+        )
     };
     if let Err(e) = append(path, &record) {
         tracing::error!("cannot record the missed run: {e:#}");
@@ -126,12 +142,16 @@ pub fn record_missed(path: &Path, job: &crate::config::Job, fire_time: chrono::D
 
 /// Reads every readable record; a damaged line (say, the last one after a crash) is
 /// skipped with a warning rather than hiding the rest of the history.
+/// A link or a FIFO at `path` is refused, never followed or waited on.
 pub fn read(path: &Path) -> Result<Vec<RunRecord>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("reading the history file {}", path.display())),
+    use std::io::Read;
+    let Some(mut file) = crate::fsutil::open_existing(path, WHAT).context("check config key history_file")?
+    else {
+        return Ok(Vec::new());
     };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).with_context(|| format!("reading the history file {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
     Ok(parse_records(&text, &path.display().to_string()))
 }
 
@@ -157,7 +177,7 @@ pub fn render_table(records: &[RunRecord]) -> String {
         return "no runs recorded yet\n".to_string();
     }
     let mut out = format!(
-        "{:<19}  {:>8}  {:<8}  {:<14}  {:<40}  {:>9}  {}\n",
+        "{:<19}  {:>8}  {:<11}  {:<14}  {:<40}  {:>9}  {}\n",
         "START (local)", "DURATION", "OUTCOME", "JOB", "ROWS", "ZIP", "DESTINATION / ERROR"
     );
     for record in records {
@@ -190,7 +210,7 @@ pub fn render_table(records: &[RunRecord]) -> String {
             (None, None) => String::new(),
         };
         out.push_str(&format!(
-            "{start:<19}  {duration:>8}  {outcome:<8}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
+            "{start:<19}  {duration:>8}  {outcome:<11}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
             record.job
         ));
     }

@@ -24,3 +24,5 @@ pub mod query;
 pub mod schedule;
 pub mod secret;
 pub mod source;
+pub mod sqlite_guard;
+pub mod stop;

@@ -6,7 +6,7 @@
 
 use sis_extract::{
     archive, check, cli, config, detail, fixture_generator, fsutil, guards, history, logging, output,
-    pipeline, progress, schedule, secret,
+    pipeline, progress, schedule, secret, stop,
 };
 
 use std::io::Write;
@@ -21,6 +21,13 @@ use cli::{
 use config::ConfigError;
 
 fn main() -> ExitCode {
+    // Everything sis-extract creates is its owner's alone: files 0600, folders 0700, also
+    // those made by libraries (the daily log files, temporary folders).
+    #[cfg(unix)]
+    // SAFETY: umask(2) only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     // The commands that run jobs read the config before logging starts, because the
     // config names the log file.
@@ -72,6 +79,8 @@ fn schedule(_cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<E
         print!("{}", schedule::print_next(&config, count, now)?);
         return Ok(ExitCode::SUCCESS);
     }
+    // A first stop signal lets the current run finish and starts no new one.
+    stop::install(stop::Mode::FinishRuns)?;
     let options = pipeline::RunOptions::default();
     let run_one = |job: &config::Job| match pipeline::run_job(&config, job, &options) {
         Ok(report) => tracing::info!(
@@ -251,9 +260,22 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
         keep: args.keep.clone(),
         as_of: args.as_of,
     };
+    // SIGINT/SIGTERM/SIGHUP stop the run cleanly (recorded `interrupted`, hook, lock and
+    // work files released) and exit 128 + the signal: 130, 143, 129.
+    stop::install(stop::Mode::InterruptRuns)?;
     let mut failed = Vec::new();
     let mut guarded = 0;
+    let mut stopped = None;
     for job in config.jobs.iter().filter(|j| args.jobs.is_empty() || args.jobs.contains(&j.name)) {
+        if let Some(signal) = stop::requested() {
+            eprintln!(
+                "sis-extract: job {:?} not started: stopped by {}",
+                job.name,
+                stop::signal_name(signal)
+            );
+            stopped = Some(signal);
+            continue;
+        }
         match pipeline::run_job(&config, job, &options) {
             Ok(report) => {
                 if !cli.quiet {
@@ -264,10 +286,16 @@ fn run(cli: &Cli, args: &RunArgs, config: config::Config) -> Result<ExitCode> {
                 if error.is::<guards::GuardTripped>() {
                     guarded += 1;
                 }
+                if let Some(signal) = stop::requested() {
+                    stopped = Some(signal);
+                }
                 report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
                 failed.push(job.name.clone());
             }
         }
+    }
+    if let Some(signal) = stopped {
+        return Ok(ExitCode::from(stop::exit_code(signal)));
     }
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, Archive};
 use crate::config::{Config, Job};
@@ -64,12 +65,37 @@ struct Progress {
 }
 
 pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
-    // A job never runs twice at once (a manual run while the scheduled one is going).
-    let _lock = crate::lock::acquire(&config.history_file, &job.name)?;
     let started = Utc::now();
+    let run_id = format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), std::process::id());
+    let hook = if job.on_failure.is_empty() { &config.on_failure } else { &job.on_failure };
+    // A job never runs twice at once (a manual run while the scheduled one is going). A
+    // refusal is recorded and reported like any run that did not deliver.
+    let _lock = match crate::lock::acquire(&config.history_file, &job.name) {
+        Ok(lock) => lock,
+        Err(error) => {
+            let outcome =
+                if error.is::<crate::lock::AlreadyRunning>() { Outcome::Refused } else { Outcome::Failed };
+            let record = RunRecord::bare(
+                run_id,
+                &job.name,
+                started.to_rfc3339_opts(SecondsFormat::Secs, true),
+                outcome,
+                Some(format!("{error:#}")),
+            );
+            if let Err(e) = history::append(&config.history_file, &record) {
+                tracing::error!(job = job.name.as_str(), "cannot record the refused run: {e:#}");
+            }
+            crate::hooks::on_failure(hook, &record);
+            return Err(error);
+        }
+    };
     let as_of = options.as_of.unwrap_or_else(|| job.today());
+    let _span = tracing::info_span!("run", job = job.name.as_str(), run_id = run_id.as_str()).entered();
+    // Holding the lock, no other run of this job is alive: any of its work folders still
+    // marked in progress belongs to a run that was killed.
+    clean_up_killed_runs(config, job, &run_id, hook);
     let mut progress = Progress {
-        run_id: format!("{}-{}", started.format("%Y%m%dT%H%M%SZ"), std::process::id()),
+        run_id,
         started,
         as_of,
         files: Vec::new(),
@@ -80,12 +106,16 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         guard_reasons: Vec::new(),
         forced: false,
     };
-    let _span =
-        tracing::info_span!("run", job = job.name.as_str(), run_id = progress.run_id.as_str()).entered();
     tracing::info!(%as_of, dry_run = options.dry_run, "run started");
 
     let result = execute(config, job, options, &mut progress);
+    // A run that failed after a stop signal was stopped by it, whatever the last error.
+    let interrupted = match (&result, crate::stop::check()) {
+        (Err(_), Err(stop)) => Some(stop),
+        _ => None,
+    };
     let outcome = match (&result, options.dry_run) {
+        _ if interrupted.is_some() => Outcome::Interrupted,
         (Err(e), _) if e.is::<GuardTripped>() => Outcome::Guarded,
         (Err(_), _) => Outcome::Failed,
         (Ok(_), true) => Outcome::DryRun,
@@ -97,7 +127,10 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         started: progress.started.to_rfc3339_opts(SecondsFormat::Secs, true),
         finished: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         outcome,
-        error: result.as_ref().err().map(|e| format!("{e:#}")),
+        error: result.as_ref().err().map(|e| match &interrupted {
+            Some(stop) if !e.chain().any(|c| c.is::<crate::stop::Interrupted>()) => format!("{stop}: {e:#}"),
+            _ => format!("{e:#}"),
+        }),
         as_of: as_of.to_string(),
         files: progress.files.clone(),
         zip_name: progress.archive.as_ref().map(|_| progress.archive_name.clone()),
@@ -111,11 +144,19 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     };
     // A run whose history cannot be written is a failed run: the audit trail is a promise.
     let recorded = history::append(&config.history_file, &record);
-    if matches!(record.outcome, Outcome::Failed | Outcome::Guarded) {
-        let command = if job.on_failure.is_empty() { &config.on_failure } else { &job.on_failure };
-        crate::hooks::on_failure(command, &record);
+    if let Err(e) = &recorded {
+        tracing::error!(job = job.name.as_str(), "cannot record the run: {e:#}");
     }
-    let (kept, archive) = result?;
+    if matches!(record.outcome, Outcome::Failed | Outcome::Guarded | Outcome::Interrupted | Outcome::Refused)
+    {
+        crate::hooks::on_failure(hook, &record);
+    }
+    let (kept, archive) = match (result, interrupted) {
+        (Err(e), Some(stop)) if !e.chain().any(|c| c.is::<crate::stop::Interrupted>()) => {
+            return Err(e.context(stop));
+        }
+        (result, _) => result?,
+    };
     recorded?;
     Ok(RunReport {
         job: job.name.clone(),
@@ -137,17 +178,17 @@ fn execute(
     options: &RunOptions,
     progress: &mut Progress,
 ) -> Result<(Option<PathBuf>, Archive)> {
+    crate::stop::check()?;
+    // The history is read first: a history file that cannot be written (a link, a FIFO)
+    // stops the run before any student data is read, not after.
+    let history_records = history::read(&config.history_file)?;
     // Vet every query before connecting: a refused query should not even open a session.
     let queries = query::load_dir(&job.queries)?;
     if let Some(version) = Version::for_format(job.format) {
         check_oneroster_queries(&queries, version, &job.queries)?;
     }
 
-    crate::fsutil::create_private_dir(&config.work_dir)?;
-    let work = tempfile::Builder::new()
-        .prefix(&format!("sis-extract-{}-", job.name))
-        .tempdir_in(&config.work_dir)
-        .with_context(|| format!("creating a work folder in {}", config.work_dir.display()))?;
+    let work = WorkDir::create(config, job, progress)?;
     let set_dir = work.path().join("set");
     crate::fsutil::create_private_dir(&set_dir)?;
     // The zip's entries are compressed on other threads while the files are written;
@@ -156,6 +197,7 @@ fn execute(
     let entries = archive::EntryStore::new(&work.path().join("entries"), zip_time)?;
 
     let stage = Instant::now();
+    crate::stop::check()?;
     let source = Source::connect(&config.source)?;
     tracing::info!(
         dbms = source.dbms.as_str(),
@@ -168,6 +210,7 @@ fn execute(
         Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, &entries, progress)?,
     };
     drop(source);
+    crate::stop::check()?;
 
     if Version::for_format(job.format).is_some() {
         let stage = Instant::now();
@@ -192,7 +235,7 @@ fn execute(
     }
 
     // Safety guards: compare with the last successful delivery before anything is zipped.
-    let history_records = history::read(&config.history_file)?;
+    crate::stop::check()?;
     match guards::check(&job.name, &job.guards, &history_records, &progress.files) {
         Verdict::FirstRun => {
             progress.guard_note =
@@ -227,6 +270,7 @@ fn execute(
     }
 
     let stage = Instant::now();
+    crate::stop::check()?;
     let archive =
         archive::create(&work.path().join(&progress.archive_name), &produced, zip_time, Some(&entries))?;
     drop(entries);
@@ -252,6 +296,9 @@ fn execute(
         None => archive,
     };
 
+    // The last check: an SFTP upload, once started, runs to its end (the local copy
+    // checks on every MiB).
+    crate::stop::check()?;
     let stage = Instant::now();
     let deliver: Box<dyn Deliver> =
         if options.dry_run { Box::new(DryRun) } else { destination::for_config(&job.destination) };
@@ -270,11 +317,7 @@ fn execute(
 
 /// Keeps a set that may not be delivered (failed validation, a tripped guard) for
 /// inspection: copied into `--keep DIR`, or else the work folder is left in place.
-fn keep_undelivered_set(
-    options: &RunOptions,
-    work: tempfile::TempDir,
-    produced: &[PathBuf],
-) -> Result<PathBuf> {
+fn keep_undelivered_set(options: &RunOptions, work: WorkDir, produced: &[PathBuf]) -> Result<PathBuf> {
     match &options.keep {
         Some(dir) => {
             keep_copies(dir, produced, None)?;
@@ -288,6 +331,7 @@ fn keep_undelivered_set(
 fn keep_copies(dir: &Path, files: &[PathBuf], zip: Option<&Path>) -> Result<()> {
     crate::fsutil::create_private_dir(dir)?;
     for file in files.iter().map(PathBuf::as_path).chain(zip) {
+        crate::stop::check()?;
         let name = file.file_name().context("a produced file has no name")?;
         let target = dir.join(name);
         let mut input = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
@@ -296,6 +340,135 @@ fn keep_copies(dir: &Path, files: &[PathBuf], zip: Option<&Path>) -> Result<()> 
         output.sync_all().with_context(|| format!("writing {}", target.display()))?;
     }
     Ok(())
+}
+
+/// The name of the file that marks a run's work folder as in progress. It holds the
+/// [`Marker`] and is locked (`flock`) by the live run; it is removed when the folder is
+/// kept on purpose (a dry run, a set that failed validation or tripped a guard).
+const IN_PROGRESS: &str = ".in-progress";
+
+/// What a work folder's marker says about the run that made it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    job: String,
+    run_id: String,
+    started: String,
+    as_of: String,
+    pid: u32,
+    history_file: String,
+}
+
+/// A run's private work folder (`WORK_DIR/sis-extract-JOB-XXXXXX`), removed when dropped
+/// (an error, an interruption) unless kept. While it exists it is marked in progress, so
+/// that if the run is killed, the next run of the job finds and removes it.
+struct WorkDir {
+    dir: tempfile::TempDir,
+    marker: std::fs::File,
+}
+
+impl WorkDir {
+    fn create(config: &Config, job: &Job, progress: &Progress) -> Result<WorkDir> {
+        crate::fsutil::create_private_dir(&config.work_dir)?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sis-extract-{}-", job.name))
+            .tempdir_in(&config.work_dir)
+            .with_context(|| format!("creating a work folder in {}", config.work_dir.display()))?;
+        let path = dir.path().join(IN_PROGRESS);
+        let mut marker = crate::fsutil::create_new_private(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        // Locked for the run's life: a live run's folder is never taken for a dead one's.
+        if !crate::fsutil::try_lock(&marker).with_context(|| format!("locking {}", path.display()))? {
+            bail!("{} is locked by another process; it was created just now", path.display());
+        }
+        let text = serde_json::to_string(&Marker {
+            job: job.name.clone(),
+            run_id: progress.run_id.clone(),
+            started: progress.started.to_rfc3339_opts(SecondsFormat::Secs, true),
+            as_of: progress.as_of.to_string(),
+            pid: std::process::id(),
+            history_file: config.history_file.display().to_string(),
+        })?;
+        std::io::Write::write_all(&mut marker, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(WorkDir { dir, marker })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Keeps the folder on purpose: no longer in progress, so never cleaned up.
+    fn keep(self) -> PathBuf {
+        let _ = std::fs::remove_file(self.dir.path().join(IN_PROGRESS));
+        drop(self.marker);
+        self.dir.keep()
+    }
+}
+
+/// Removes the work folders of this job's runs that were killed (`kill -9`, a crash, a
+/// power cut) before they could clean up, and records each as `interrupted`. Called with
+/// the job's lock held. Only real folders (not links) whose marker names this job and
+/// history file and is not locked by a live process are touched.
+fn clean_up_killed_runs(config: &Config, job: &Job, run_id: &str, hook: &[String]) {
+    let prefix = format!("sis-extract-{}-", job.name);
+    let Ok(entries) = std::fs::read_dir(&config.work_dir) else { return };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            continue;
+        }
+        let folder = entry.path();
+        if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let marker_path = folder.join(IN_PROGRESS);
+        let Ok(Some(mut file)) = crate::fsutil::open_existing(&marker_path, "the work-folder marker") else {
+            continue;
+        };
+        if !crate::fsutil::try_lock(&file).unwrap_or(false) {
+            continue; // a live run's (of another config using the same work folder)
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(&mut file, 64 * 1024), &mut text);
+        let Ok(marker) = serde_json::from_str::<Marker>(&text) else { continue };
+        if marker.job != job.name || marker.history_file != config.history_file.display().to_string() {
+            continue;
+        }
+        let bytes = crate::fsutil::tree_bytes(&folder);
+        if let Err(e) = std::fs::remove_dir_all(&folder) {
+            tracing::warn!(
+                "cannot remove {}, left by the killed run {}: {e}; remove it by hand",
+                folder.display(),
+                marker.run_id
+            );
+            continue;
+        }
+        tracing::warn!(
+            "removed {} ({bytes} bytes of extract files), left by run {} (process {}, started {}), which was killed \
+             before it finished; it is recorded in the history as interrupted",
+            folder.display(),
+            marker.run_id,
+            marker.pid,
+            marker.started
+        );
+        let record = RunRecord {
+            as_of: marker.as_of,
+            ..RunRecord::bare(
+                marker.run_id,
+                &job.name,
+                marker.started,
+                Outcome::Interrupted,
+                Some(format!(
+                    "the run was killed before it finished (kill -9, a crash or a power cut) and recorded nothing; \
+             nothing was delivered. Its work folder {} ({bytes} bytes) was found and removed by run {run_id}",
+                    folder.display()
+                )),
+            )
+        };
+        if let Err(e) = history::append(&config.history_file, &record) {
+            tracing::error!("cannot record the killed run: {e:#}");
+        }
+        crate::hooks::on_failure(hook, &record);
+    }
 }
 
 /// Plain CSV: one file per query, named after it.

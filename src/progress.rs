@@ -44,7 +44,8 @@ pub fn uploaded(name: &str, sent: u64, total: u64) {
     draw(&format!("  uploading {name}: {} of {} KiB ({percent}%)", sent / 1024, total / 1024), sent == total);
 }
 
-/// Counts the rows passing to the real sink and shows the count.
+/// Counts the rows passing to the real sink and shows the count; stops the extract when a
+/// stop signal arrived (src/stop.rs).
 pub struct Counting<'a> {
     pub inner: &'a mut dyn RowSink,
     pub file: &'a str,
@@ -58,6 +59,8 @@ impl RowSink for Counting<'_> {
     }
 
     fn row(&mut self, row: &Row) -> Result<()> {
+        // A stop signal ends the extract at the next row (one atomic load per row).
+        crate::stop::check()?;
         self.rows += 1;
         if self.rows % 1024 == 0 {
             draw(&format!("  {}: {} rows", self.file, self.rows), false);

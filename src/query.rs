@@ -1,12 +1,21 @@
 //! Loads a job's `.sql` files and vets each one before anything is sent to the database.
 //!
 //! A query file must hold exactly one read-only statement: `SELECT …` or `WITH … SELECT …`
-//! (comments allowed). Everything else — DML, DDL, `EXEC`, `SELECT … INTO`, a second
-//! statement, DML hidden in a CTE — is refused with the file name and line. The text is
-//! parsed with a real SQL parser (sqlparser, SQL Server dialect first, then the generic,
-//! PostgreSQL and SQLite dialects for other sources) rather than scanned for keywords.
-//! This is one of three layers: the connection is also opened read-only (see `source`), and
-//! the database account itself must only be allowed to read.
+//! (comments allowed). Everything else — DML, DDL, `EXEC`, `SELECT … INTO`, `VALUES`, a
+//! second statement, DML hidden in a CTE, row locks, a call to a function known to have
+//! side effects (large objects, backend signals, advisory locks, `dblink`, extension
+//! loading, `xp_`/`sp_` procedures, `OPENROWSET`…) — is refused with the file name and line.
+//! The text is parsed with a real SQL parser (sqlparser), not scanned for keywords.
+//!
+//! Lexers disagree: a `\'` inside `E'…'`, a `$$…$$` string, a nested comment or a `]]` in
+//! a bracket identifier can hide a `;` from one dialect and not from another. So vetting
+//! happens twice: before connecting, the text must be one statement under *every* dialect
+//! that can read it; once connected, it must be one read-only SELECT under the dialect of
+//! the server actually connected ([`SqlDialect`]), and the text sent is prepared with that
+//! same dialect. On PostgreSQL and SQLite the text is also sent wrapped as a subquery, so
+//! that the server's own parser rejects anything after a `;` ([`SqlFile::text_for`]).
+//! This is one of several layers: the connection is also opened read-only (see `source`),
+//! and the database account itself must only be allowed to read.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -19,13 +28,67 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
+/// The largest query file read: a real extract query is a few kilobytes, and the parser's
+/// memory grows with the text, so a stray multi-megabyte file is refused before it is read.
+pub const MAX_QUERY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The SQL dialect of a database, as far as vetting and sending query text is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlDialect {
+    /// Microsoft SQL Server (Infinite Campus).
+    SqlServer,
+    PostgreSql,
+    Sqlite,
+    /// Any other database: vetted as generic SQL, and only accepted when every dialect
+    /// sis-extract knows reads the text as one statement.
+    Generic,
+}
+
+impl SqlDialect {
+    pub const ALL: [SqlDialect; 4] =
+        [SqlDialect::SqlServer, SqlDialect::Generic, SqlDialect::PostgreSql, SqlDialect::Sqlite];
+
+    /// The dialect of a database product, from the name its ODBC driver reports
+    /// (`SQL_DBMS_NAME`, e.g. "Microsoft SQL Server", "PostgreSQL", "SQLite").
+    pub fn of_dbms(name: &str) -> SqlDialect {
+        let name = name.to_ascii_lowercase();
+        if name.contains("sql server") {
+            SqlDialect::SqlServer
+        } else if name.contains("postgres") {
+            SqlDialect::PostgreSql
+        } else if name.contains("sqlite") {
+            SqlDialect::Sqlite
+        } else {
+            SqlDialect::Generic
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SqlDialect::SqlServer => "SQL Server",
+            SqlDialect::PostgreSql => "PostgreSQL",
+            SqlDialect::Sqlite => "SQLite",
+            SqlDialect::Generic => "generic SQL",
+        }
+    }
+
+    fn parser(self) -> &'static dyn Dialect {
+        match self {
+            SqlDialect::SqlServer => &MsSqlDialect {},
+            SqlDialect::PostgreSql => &PostgreSqlDialect {},
+            SqlDialect::Sqlite => &SQLiteDialect {},
+            SqlDialect::Generic => &GenericDialect {},
+        }
+    }
+}
+
 /// One vetted query file.
 #[derive(Debug, Clone)]
 pub struct SqlFile {
     /// File stem: `users.sql` → `users`; names the output file.
     pub name: String,
     pub path: PathBuf,
-    /// The text exactly as it will be sent (comments blanked, no final `;`).
+    /// The file's text (without a byte-order mark), as vetted before connecting.
     pub text: String,
     /// How many `?` parameters it has; each is bound to the as-of date.
     pub placeholders: usize,
@@ -33,8 +96,39 @@ pub struct SqlFile {
     pub sha256: String,
 }
 
-/// Loads every `.sql` file of `dir`, in name order, and vets each.
+impl SqlFile {
+    /// The text to send to a server of `dialect`: vetted again under that dialect's lexer
+    /// and grammar, comments blanked and the final `;` dropped by that same lexer. On
+    /// PostgreSQL and SQLite it is wrapped as `SELECT * FROM (…) AS sis_extract_query`: if
+    /// a `;` were still hidden from the vetting, the server's own parser would reject the
+    /// whole text instead of running a second statement.
+    pub fn text_for(&self, dialect: SqlDialect) -> Result<String> {
+        let file = self.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        vet_for(&self.text, dialect).map_err(|r| {
+            anyhow!("{file} {r} (as {} reads it, the server this job is connected to)", dialect.label())
+        })?;
+        let sent = without_comments_and_final_semicolon(&self.text, dialect);
+        Ok(match dialect {
+            SqlDialect::PostgreSql | SqlDialect::Sqlite => {
+                format!("SELECT * FROM (\n{sent}\n) AS sis_extract_query")
+            }
+            SqlDialect::SqlServer | SqlDialect::Generic => sent,
+        })
+    }
+}
+
+/// Loads every `.sql` file of `dir`, in name order, and vets each. The folder's file names
+/// are checked first, so a bad name stops the job before any query is read or run.
 pub fn load_dir(dir: &Path) -> Result<Vec<SqlFile>> {
+    let paths = list_dir(dir)?;
+    paths.iter().map(|p| load_file(p)).collect()
+}
+
+/// The `.sql` files of `dir`, in name order, after checking their names: each must be
+/// UTF-8 without control characters or backslashes (it names an output file and a zip
+/// entry), and no two may differ only in case (`users.sql`, `users.SQL`: on Windows and
+/// in a zip they are the same file).
+pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         anyhow!(
             "cannot read the query folder {}: {e}. Check the job's `queries` setting (relative paths are relative to the config file)",
@@ -43,10 +137,32 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SqlFile>> {
     })?;
     let mut paths = Vec::new();
     for entry in entries {
-        let path = entry?.path();
-        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sql")) {
-            paths.push(path);
+        let entry = entry?;
+        let raw_name = entry.file_name();
+        let is_sql = Path::new(&raw_name).extension().is_some_and(|e| e.eq_ignore_ascii_case("sql"));
+        if !is_sql {
+            continue;
         }
+        let Some(name) = raw_name.to_str() else {
+            bail!(
+                "the query folder {} holds a file whose name is not valid UTF-8 ({}); rename it: query file names become output file names",
+                dir.display(),
+                raw_name.to_string_lossy()
+            );
+        };
+        if let Some(bad) = name.chars().find(|c| c.is_control() || *c == '\\') {
+            bail!(
+                "the query folder {} holds a file whose name contains {}: {:?}; rename it to letters, digits, `-` and `_` (users.sql)",
+                dir.display(),
+                if bad == '\\' {
+                    "a backslash".to_string()
+                } else {
+                    format!("the control character U+{:04X}", bad as u32)
+                },
+                name
+            );
+        }
+        paths.push(entry.path());
     }
     if paths.is_empty() {
         bail!(
@@ -55,12 +171,63 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SqlFile>> {
         );
     }
     paths.sort();
-    paths.iter().map(|p| load_file(p)).collect()
+    for (i, a) in paths.iter().enumerate() {
+        let a_name = a.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        for b in &paths[i + 1..] {
+            let b_name = b.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if a_name.to_lowercase() == b_name.to_lowercase() {
+                bail!(
+                    "the query folder {} holds {a_name:?} and {b_name:?}, which differ only in case and would write the same output file; remove one",
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(paths)
 }
 
-/// Loads and vets one query file.
+/// Loads and vets one query file. It must be a regular file (a symbolic link is refused
+/// without reading it, so an error can never quote another file's content), at most
+/// [`MAX_QUERY_FILE_BYTES`], and UTF-8.
 pub fn load_file(path: &Path) -> Result<SqlFile> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
+    let metadata = std::fs::symlink_metadata(path)
+        .map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
+    if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+        bail!(
+            "query file {} is a symbolic link (to {target}); sis-extract reads only regular files in the query folder: copy the query in instead",
+            path.display()
+        );
+    }
+    if !metadata.is_file() {
+        bail!(
+            "query file {} is not a regular file; the query folder must hold plain .sql text files",
+            path.display()
+        );
+    }
+    if metadata.len() > MAX_QUERY_FILE_BYTES {
+        bail!(
+            "query file {} is {} bytes, over the limit of {MAX_QUERY_FILE_BYTES} (1 MiB); an extract query is a few kilobytes: is this the right file?",
+            path.display(),
+            metadata.len()
+        );
+    }
+    let mut bytes = Vec::new();
+    {
+        use std::io::Read;
+        let file = std::fs::File::open(path)
+            .map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
+        // The size was checked above; `take` also bounds a file that grows meanwhile.
+        file.take(MAX_QUERY_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| anyhow!("cannot read query file {}: {e}", path.display()))?;
+    }
+    if bytes.len() as u64 > MAX_QUERY_FILE_BYTES {
+        bail!(
+            "query file {} grew over the limit of {MAX_QUERY_FILE_BYTES} bytes while it was read",
+            path.display()
+        );
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
@@ -71,24 +238,25 @@ pub fn load_file(path: &Path) -> Result<SqlFile> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-    let (sent, placeholders) = prepare(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
+    let placeholders = vet(&text).map_err(|v| anyhow!("{} {v}", path.display()))?;
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
-    Ok(SqlFile { name, path: path.to_path_buf(), text: sent, placeholders, sha256 })
+    Ok(SqlFile { name, path: path.to_path_buf(), text, placeholders, sha256 })
 }
 
-/// Vets `text` and returns what is sent to the driver, with its number of `?` placeholders.
+/// Vets `text` and returns what is sent to a SQL Server, with its number of `?` placeholders.
 pub fn prepare(text: &str) -> Result<(String, usize), Refusal> {
     let placeholders = vet(text)?;
-    Ok((without_comments_and_final_semicolon(text), placeholders))
+    Ok((without_comments_and_final_semicolon(text, SqlDialect::SqlServer), placeholders))
 }
 
 /// The text as it is sent to the driver: comments blanked out (line breaks kept, so the
 /// driver's line numbers still match the file) and without the terminating `;` and what
-/// follows it. Drivers differ here: SQLite's ODBC driver splits statements on any `;`,
-/// even one inside a comment, and refuses text after the statement's own `;`. Only called
-/// on text that `vet` accepted, so there is exactly one statement.
-fn without_comments_and_final_semicolon(text: &str) -> String {
-    let Ok(tokens) = Tokenizer::new(&MsSqlDialect {}, text).tokenize_with_location() else {
+/// follows it, both found by `dialect`'s lexer. Drivers differ here: SQLite's ODBC driver
+/// splits statements on any `;`, even one inside a comment, and refuses text after the
+/// statement's own `;`. Only called on text that `vet_for` accepted for `dialect`, so
+/// there is exactly one statement.
+fn without_comments_and_final_semicolon(text: &str, dialect: SqlDialect) -> String {
+    let Ok(tokens) = Tokenizer::new(dialect.parser(), text).tokenize_with_location() else {
         return text.to_string();
     };
     // Byte offset of each line's start; locations are 1-based lines and character columns.
@@ -153,56 +321,99 @@ impl std::fmt::Display for Refusal {
 
 const FIX: &str = "a query file must hold exactly one read-only SELECT (or WITH … SELECT)";
 
-/// Checks that `text` is one read-only SELECT; returns its number of `?` placeholders.
+/// Checks, before connecting, that `text` is one read-only SELECT; returns its number of
+/// `?` placeholders. Every dialect whose lexer can read the text must see one statement
+/// (so a `;` hidden from one lexer by another's quoting rules is caught whatever the
+/// server turns out to be); the first dialect whose grammar parses it decides the rest.
 pub fn vet(text: &str) -> Result<usize, Refusal> {
-    let tokens = Tokenizer::new(&MsSqlDialect {}, text).tokenize_with_location().map_err(|e| Refusal {
-        line: e.location.line,
-        reason: format!("cannot read the SQL: {}", e.message),
-    })?;
-
-    // Statement boundaries, from the tokens, so that the line of a second statement can be
-    // named even where the parser would stop earlier.
-    let starts = statement_starts(&tokens);
-    match starts.len() {
-        0 => {
-            return Err(Refusal { line: 1, reason: format!("the file holds no SQL statement; {FIX}") });
-        }
-        1 => {}
-        _ => {
-            return Err(Refusal {
-                line: starts[1].span.start.line,
-                reason: format!(
-                    "a second statement starts here ({}); {FIX}",
-                    first_words(&tokens, starts[1])
-                ),
-            });
-        }
-    }
-    let first_line = starts[0].span.start.line;
-
-    let dialects: [&dyn Dialect; 4] =
-        [&MsSqlDialect {}, &GenericDialect {}, &PostgreSqlDialect {}, &SQLiteDialect {}];
+    let mut readable = Vec::new();
     let mut first_error = None;
-    let mut statements = None;
-    for dialect in dialects {
-        match Parser::parse_sql(dialect, text) {
-            Ok(parsed) => {
-                statements = Some(parsed);
-                break;
+    for dialect in SqlDialect::ALL {
+        match Tokenizer::new(dialect.parser(), text).tokenize_with_location() {
+            Ok(tokens) => {
+                one_statement(&tokens, dialect)?;
+                forbidden_calls(&tokens)?;
+                readable.push((dialect, tokens));
             }
             Err(e) => {
-                first_error.get_or_insert(e);
+                first_error.get_or_insert(Refusal {
+                    line: e.location.line,
+                    reason: format!("cannot read the SQL: {}", e.message),
+                });
             }
         }
     }
-    let statements = statements.ok_or_else(|| Refusal {
+    let Some((_, sql_server_or_first)) = readable.first() else {
+        return Err(first_error.expect("no dialect read the text, so one failed"));
+    };
+    let placeholders = count_placeholders(sql_server_or_first);
+    let mut parse_error = None;
+    for (dialect, tokens) in &readable {
+        match Parser::parse_sql(dialect.parser(), text) {
+            Ok(statements) => {
+                read_only_select(&statements, tokens)?;
+                return Ok(placeholders);
+            }
+            Err(e) => {
+                parse_error.get_or_insert(e);
+            }
+        }
+    }
+    let first_line = statement_starts(sql_server_or_first).first().map_or(1, |t| t.span.start.line);
+    Err(Refusal {
         line: first_line,
         reason: format!(
             "the SQL could not be parsed: {}; fix the syntax ({FIX})",
-            first_error.map(|e| e.to_string()).unwrap_or_default()
+            parse_error.map(|e| e.to_string()).unwrap_or_default()
         ),
+    })
+}
+
+/// Checks `text` under one dialect only, the server's: its lexer must see one statement
+/// and its grammar must parse a read-only SELECT. (For [`SqlDialect::Generic`], a server
+/// sis-extract does not know, every dialect's lexer must agree, as in [`vet`].)
+pub fn vet_for(text: &str, dialect: SqlDialect) -> Result<(), Refusal> {
+    if dialect == SqlDialect::Generic {
+        return vet(text).map(|_| ());
+    }
+    let tokens = Tokenizer::new(dialect.parser(), text).tokenize_with_location().map_err(|e| Refusal {
+        line: e.location.line,
+        reason: format!("cannot read the SQL: {}", e.message),
     })?;
-    let [statement] = statements.as_slice() else {
+    one_statement(&tokens, dialect)?;
+    forbidden_calls(&tokens)?;
+    let statements = Parser::parse_sql(dialect.parser(), text).map_err(|e| Refusal {
+        line: statement_starts(&tokens).first().map_or(1, |t| t.span.start.line),
+        reason: format!("the SQL could not be parsed: {e}; fix the syntax ({FIX})"),
+    })?;
+    read_only_select(&statements, &tokens)
+}
+
+/// Exactly one statement in `tokens`, as `dialect` splits them.
+fn one_statement(tokens: &[TokenWithSpan], dialect: SqlDialect) -> Result<(), Refusal> {
+    let starts = statement_starts(tokens);
+    match starts.len() {
+        0 => Err(Refusal { line: 1, reason: format!("the file holds no SQL statement; {FIX}") }),
+        1 => Ok(()),
+        _ => Err(Refusal {
+            line: starts[1].span.start.line,
+            reason: format!(
+                "a second statement starts here ({}){}; {FIX}",
+                first_words(tokens, starts[1]),
+                if dialect == SqlDialect::SqlServer {
+                    String::new()
+                } else {
+                    format!(" as {} reads the text", dialect.label())
+                }
+            ),
+        }),
+    }
+}
+
+/// The parsed statements are one SELECT that neither writes nor locks.
+fn read_only_select(statements: &[Statement], tokens: &[TokenWithSpan]) -> Result<(), Refusal> {
+    let first_line = statement_starts(tokens).first().map_or(1, |t| t.span.start.line);
+    let [statement] = statements else {
         return Err(Refusal {
             line: first_line,
             reason: format!("found {} statements; {FIX}", statements.len()),
@@ -214,14 +425,16 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
             reason: format!("{} is not a SELECT; {FIX}", statement_kind(statement)),
         });
     };
-
     let mut checker = ReadOnlyChecker;
     if let ControlFlow::Break(reason) = statement.visit(&mut checker) {
-        let line = match reason {
-            Problem::SelectInto => keyword_line(&tokens, Keyword::INTO),
-            Problem::Nested(ref kind) => kind.split_whitespace().next().and_then(|word| {
+        let line = match &reason {
+            Problem::SelectInto => keyword_line(tokens, Keyword::INTO),
+            Problem::Values => keyword_line(tokens, Keyword::VALUES),
+            Problem::Locks => keyword_line(tokens, Keyword::FOR),
+            Problem::Table => keyword_line(tokens, Keyword::TABLE),
+            Problem::Nested(kind) => kind.split_whitespace().next().and_then(|word| {
                 let index = sqlparser::keywords::ALL_KEYWORDS.iter().position(|k| *k == word)?;
-                keyword_line(&tokens, sqlparser::keywords::ALL_KEYWORDS_INDEX[index])
+                keyword_line(tokens, sqlparser::keywords::ALL_KEYWORDS_INDEX[index])
             }),
         }
         .unwrap_or(first_line);
@@ -229,14 +442,119 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
             line,
             reason: match reason {
                 Problem::SelectInto => format!("SELECT … INTO creates a table; {FIX}"),
+                Problem::Values => format!("VALUES is not a SELECT from the SIS; {FIX}"),
+                Problem::Table => format!("TABLE … is not a SELECT; write SELECT … FROM instead ({FIX})"),
+                Problem::Locks => {
+                    format!(
+                        "FOR UPDATE/SHARE locks rows of the production database; {FIX}, without row locks"
+                    )
+                }
                 Problem::Nested(kind) => {
                     format!("the query contains {kind}, which writes; {FIX}")
                 }
             },
         });
     }
+    Ok(())
+}
 
-    Ok(tokens.iter().filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?")).count())
+fn count_placeholders(tokens: &[TokenWithSpan]) -> usize {
+    tokens.iter().filter(|t| matches!(&t.token, Token::Placeholder(p) if p == "?")).count()
+}
+
+/// Functions that change something even in a read-only session, or reach outside the
+/// database, by name (`*` ends a prefix). Read-only sessions do not stop them: on
+/// PostgreSQL large objects, backend signals, advisory locks and `dblink` all work in a
+/// `READ ONLY` transaction; SQLite's `load_extension` runs native code in sis-extract.
+const FORBIDDEN_FUNCTIONS: &[(&str, &str)] = &[
+    // PostgreSQL
+    ("lo_*", "writes large objects"),
+    ("loread", "reads a large object descriptor"),
+    ("lowrite", "writes large objects"),
+    ("pg_terminate_backend", "ends another session"),
+    ("pg_cancel_backend", "cancels another session's query"),
+    ("pg_signal_backend", "signals another session"),
+    ("pg_reload_conf", "reloads the server's configuration"),
+    ("pg_rotate_logfile", "rotates the server's log"),
+    ("pg_log_backend_memory_contexts", "writes to the server's log"),
+    ("pg_switch_wal", "changes the server's write-ahead log"),
+    ("pg_create_*", "creates server objects (slots, restore points)"),
+    ("pg_drop_*", "drops server objects"),
+    ("pg_copy_*", "creates replication slots"),
+    ("pg_replication_*", "changes replication state"),
+    ("pg_logical_*", "consumes or emits replication messages"),
+    ("pg_backup_*", "starts or stops a backup"),
+    ("pg_start_backup", "starts a backup"),
+    ("pg_stop_backup", "stops a backup"),
+    ("pg_promote", "promotes a standby server"),
+    ("pg_wal_replay_*", "pauses or resumes replication"),
+    ("pg_advisory_*", "takes advisory locks"),
+    ("pg_try_advisory_*", "takes advisory locks"),
+    ("pg_notify", "sends notifications to other sessions"),
+    ("pg_stat_reset*", "resets the server's statistics"),
+    ("pg_import_system_collations", "creates collations"),
+    ("pg_file_*", "writes server files"),
+    ("pg_read_file", "reads server files"),
+    ("pg_read_binary_file", "reads server files"),
+    ("pg_ls_*", "lists server folders"),
+    ("pg_stat_file", "reads server file metadata"),
+    ("set_config", "changes session settings (it can turn read-only off)"),
+    ("nextval", "advances a sequence"),
+    ("setval", "sets a sequence"),
+    ("dblink*", "opens another, writable connection"),
+    ("query_to_xml*", "runs SQL text given as a string"),
+    ("cursor_to_xml*", "reads a cursor by name"),
+    // SQLite
+    ("load_extension", "loads native code into sis-extract"),
+    ("writefile", "writes files"),
+    ("readfile", "reads files"),
+    ("edit", "starts an editor"),
+    ("fts3_tokenizer", "registers native code"),
+    // SQL Server
+    ("xp_*", "runs an extended stored procedure"),
+    ("sp_*", "runs a system stored procedure"),
+    ("openrowset", "reads from another server or file with its own credentials"),
+    ("openquery", "runs a query on a linked server"),
+    ("opendatasource", "connects to another server"),
+];
+
+/// The first call of a forbidden function: a word (quoted or not, schema-qualified or
+/// not) followed by `(`. `NEXT VALUE FOR` (a T-SQL sequence) is refused too.
+fn forbidden_calls(tokens: &[TokenWithSpan]) -> Result<(), Refusal> {
+    let significant: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
+    for (i, token) in significant.iter().enumerate() {
+        let Token::Word(word) = &token.token else { continue };
+        let next = significant.get(i + 1).map(|t| &t.token);
+        let name = word.value.to_ascii_lowercase();
+        if next == Some(&Token::LParen)
+            && let Some((pattern, why)) =
+                FORBIDDEN_FUNCTIONS.iter().find(|(pattern, _)| match pattern.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == *pattern,
+                })
+        {
+            let _ = pattern;
+            return Err(Refusal {
+                line: token.span.start.line,
+                reason: format!(
+                    "the query calls {}(), which {why}; sis-extract refuses functions with side effects even in a read-only session ({FIX})",
+                    word.value
+                ),
+            });
+        }
+        if name == "next"
+            && let (Some(Token::Word(value)), Some(Token::Word(for_))) =
+                (next, significant.get(i + 2).map(|t| &t.token))
+            && value.value.eq_ignore_ascii_case("value")
+            && for_.value.eq_ignore_ascii_case("for")
+        {
+            return Err(Refusal {
+                line: token.span.start.line,
+                reason: format!("NEXT VALUE FOR advances a sequence, which writes; {FIX}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn is_trivia(token: &Token) -> bool {
@@ -301,6 +619,9 @@ fn statement_kind(statement: &Statement) -> String {
 
 enum Problem {
     SelectInto,
+    Values,
+    Table,
+    Locks,
     Nested(String),
 }
 
@@ -318,6 +639,9 @@ impl Visitor for ReadOnlyChecker {
     }
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Problem> {
+        if !query.locks.is_empty() {
+            return ControlFlow::Break(Problem::Locks);
+        }
         check_set_expr(&query.body)
     }
 }
@@ -333,7 +657,12 @@ fn check_set_expr(body: &SetExpr) -> ControlFlow<Problem> {
         SetExpr::Update(_) => ControlFlow::Break(Problem::Nested("UPDATE".into())),
         SetExpr::Delete(_) => ControlFlow::Break(Problem::Nested("DELETE".into())),
         SetExpr::Merge(_) => ControlFlow::Break(Problem::Nested("MERGE".into())),
-        _ => ControlFlow::Continue(()),
+        SetExpr::Values(_) => ControlFlow::Break(Problem::Values),
+        SetExpr::Table(_) => ControlFlow::Break(Problem::Table),
+        SetExpr::Select(_) | SetExpr::Query(_) => ControlFlow::Continue(()),
+        // Anything newer in sqlparser's grammar is refused until someone looks at it.
+        #[allow(unreachable_patterns)]
+        _ => ControlFlow::Break(Problem::Nested("a statement form sis-extract does not know".into())),
     }
 }
 
@@ -347,7 +676,7 @@ mod tests {
 
     #[test]
     fn comments_and_the_final_semicolon_are_not_sent() {
-        let f = without_comments_and_final_semicolon;
+        let f = |t: &str| without_comments_and_final_semicolon(t, SqlDialect::SqlServer);
         assert_eq!(f("SELECT 'é;' AS a;\n-- end\n"), "SELECT 'é;' AS a");
         assert_eq!(f("SELECT 1 AS a\n  ;  "), "SELECT 1 AS a");
         assert_eq!(f("-- a; b\nSELECT 1 AS a -- x; y\n"), "       \nSELECT 1 AS a");

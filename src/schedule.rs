@@ -13,11 +13,9 @@
 //! transitions with a controllable clock (`schedule --next N --now TIME`).
 
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use chrono::{DateTime, Local, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
@@ -108,29 +106,11 @@ pub fn print_next(config: &Config, count: usize, now: DateTime<Utc>) -> Result<S
     Ok(out)
 }
 
-/// Set when SIGINT/SIGTERM (Ctrl-C, or the service manager's stop) arrives.
-fn install_stop_handler() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            // A second signal: the admin means it. The upload in progress (if any) only
-            // ever wrote a hidden temporary name, which the next run replaces.
-            crate::logging::print(tracing::Level::INFO, "second stop signal, exiting now");
-            std::process::exit(130);
-        }
-        crate::logging::print(
-            tracing::Level::INFO,
-            "stopping: no new runs; a run in progress finishes first (send again to exit at once)",
-        );
-    })
-    .context("installing the stop-signal handler")?;
-    Ok(stop)
-}
-
 /// The long-running service loop.
 pub fn serve(config: &Config, run: &dyn Fn(&Job)) -> Result<()> {
-    let stop = install_stop_handler()?;
+    // The process-wide stop flag (src/stop.rs): a first signal lets a run in progress
+    // finish and starts no new one; a second exits at once.
+    crate::stop::install(crate::stop::Mode::FinishRuns)?;
     let jobs: Vec<(&Job, Cron)> = config
         .jobs
         .iter()
@@ -169,7 +149,7 @@ pub fn serve(config: &Config, run: &dyn Fn(&Job)) -> Result<()> {
         next.push(fire);
     }
 
-    while !stop.load(Ordering::SeqCst) {
+    while crate::stop::requested().is_none() {
         let now = Utc::now();
         let Some((index, due)) = next.iter().enumerate().min_by_key(|(_, t)| **t).map(|(i, t)| (i, *t))
         else {

@@ -23,7 +23,7 @@ use odbc_api::{
 
 use crate::check::{Chain, Step};
 use crate::config::{SourceConfig, connection_string_pairs};
-use crate::query::SqlFile;
+use crate::query::{SqlDialect, SqlFile};
 use crate::secret;
 
 /// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
@@ -81,6 +81,8 @@ pub struct Source {
     narrow_text_is_utf8: bool,
     /// What the driver calls the database product, e.g. "PostgreSQL", "Microsoft SQL Server".
     pub dbms: String,
+    /// The SQL dialect of that product: query text is vetted and sent in this dialect.
+    pub dialect: SqlDialect,
 }
 
 /// Sets `SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY` before connecting.
@@ -107,6 +109,11 @@ impl DriverSpecificConnectionOptions<'static> for ReadOnlyAccess {
 struct CompletedConnectionString {
     text: String,
     sets_utf8_session: bool,
+}
+
+/// Whether the configured connection string names the SQLite ODBC driver.
+fn names_sqlite(connection_string: &str) -> bool {
+    driver_name(connection_string).is_some_and(|d| d.to_ascii_lowercase().contains("sqlite"))
 }
 
 /// Whether the configured connection string names psqlODBC (by name or by library path).
@@ -140,6 +147,15 @@ fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> CompletedCon
     // UTF-8 is right whatever the locale or the database's own encoding. psqlODBC only
     // recognizes this exact form (it also tells the driver what the session now is).
     // `A6` is psqlODBC's short key for ConnSettings.
+    // psqlODBC's own logging writes every message exchanged with the server, the login
+    // among them, to files under /tmp (Debian's odbcinst.ini turns CommLog on). Off unless
+    // the connection string asks for it explicitly. (`CX`/`B2`: their short keys.)
+    if psqlodbc && !has("CommLog") && !has("CX") {
+        cs.push_str(";CommLog=0");
+    }
+    if psqlodbc && !has("Debug") && !has("B2") {
+        cs.push_str(";Debug=0");
+    }
     let sets_utf8_session = psqlodbc && !has("ConnSettings") && !has("A6");
     if sets_utf8_session {
         cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
@@ -193,6 +209,7 @@ impl Source {
             }
             .map_err(|e| explain_connect_error(e, &config.connection_string))
         };
+        let mut guarded_sqlite = names_sqlite(&config.connection_string) && crate::sqlite_guard::install();
         let mut cs = full_connection_string(config, false);
         let mut connection = open(&cs.text)?;
         let mut dbms = connection.database_management_system_name().unwrap_or_default();
@@ -208,6 +225,16 @@ impl Source {
             connection = open(&cs.text)?;
             dbms = connection.database_management_system_name().unwrap_or_default();
         }
+        // Likewise a DSN that turns out to be SQLite: connect again with the guard in place.
+        if SqlDialect::of_dbms(&dbms) == SqlDialect::Sqlite
+            && !guarded_sqlite
+            && crate::sqlite_guard::install()
+        {
+            drop(connection);
+            connection = open(&cs.text)?;
+            guarded_sqlite = true;
+        }
+        let dialect = SqlDialect::of_dbms(&dbms);
         let mut source = Source {
             connection,
             config_query_timeout: config.query_timeout,
@@ -215,8 +242,15 @@ impl Source {
             max_text_length: config.max_text_length,
             narrow_text_is_utf8: false,
             dbms,
+            dialect,
         };
         source.enforce_read_only()?;
+        if dialect == SqlDialect::Sqlite && !source.sqlite_extensions_refused() {
+            tracing::warn!(
+                guard_installed = guarded_sqlite,
+                "this SQLite connection can load extensions (its driver does not use the system's libsqlite3); only the query vetting refuses load_extension()"
+            );
+        }
         source.narrow_text_is_utf8 = source
             .session_text_is_utf8(cs.sets_utf8_session)
             .context("reading the PostgreSQL session's client encoding")?;
@@ -230,7 +264,13 @@ impl Source {
     /// driver's conversion to UTF-16 and ours back: about a tenth of a large extract's time.
     /// Elsewhere text stays UTF-16.
     fn session_text_is_utf8(&self, sis_extract_set_it: bool) -> Result<bool> {
-        if !self.dbms.to_ascii_lowercase().contains("postgres") {
+        if self.dialect == SqlDialect::Sqlite {
+            // The SQLite driver's narrow text is the database's own UTF-8, byte for byte:
+            // an invalid byte reaches sis-extract (and becomes U+FFFD with a warning)
+            // instead of being dropped by the driver's conversion to UTF-16.
+            return Ok(!cfg!(windows));
+        }
+        if self.dialect != SqlDialect::PostgreSql {
             return Ok(false);
         }
         let encoding = self.client_encoding()?;
@@ -253,11 +293,11 @@ impl Source {
     /// Drivers treat SQL_ATTR_ACCESS_MODE as a hint; where the database itself can enforce a
     /// read-only session, ask it to.
     fn enforce_read_only(&self) -> Result<()> {
-        let statement = match self.dbms.to_ascii_lowercase() {
-            d if d.contains("postgres") => "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-            d if d.contains("sqlite") => "PRAGMA query_only = 1",
+        let statement = match self.dialect {
+            SqlDialect::PostgreSql => "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            SqlDialect::Sqlite => "PRAGMA query_only = 1",
             // SQL Server has no session-level read-only switch: the account must be read-only.
-            _ => return Ok(()),
+            SqlDialect::SqlServer | SqlDialect::Generic => return Ok(()),
         };
         self.connection
             .execute(statement, (), None)
@@ -274,7 +314,7 @@ impl Source {
         let file = query.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         // Text is fetched as UTF-8 bytes on the word of the session's encoding; an earlier
         // query could have changed it with set_config(…).
-        if self.narrow_text_is_utf8 {
+        if self.narrow_text_is_utf8 && self.dialect == SqlDialect::PostgreSql {
             let encoding = self.client_encoding()?;
             if !encoding.eq_ignore_ascii_case("UTF8") {
                 bail!(
@@ -282,6 +322,13 @@ impl Source {
                      sis-extract needs UTF8. Remove the set_config('client_encoding', …) from the job's queries"
                 );
             }
+        }
+        let mut text = query.text_for(self.dialect)?;
+        let mut nul_check = false;
+        match self.dialect {
+            SqlDialect::PostgreSql => text = self.with_times_as_server_text(&text, &file)?,
+            SqlDialect::Sqlite => (text, nul_check) = self.with_nul_check(&text, &file)?,
+            SqlDialect::SqlServer | SqlDialect::Generic => {}
         }
         let mut statement = self.connection.preallocate()?;
         let timeout = self.config_query_timeout.as_secs() as usize;
@@ -291,16 +338,18 @@ impl Source {
         let date = Date { year: as_of.year() as i16, month: as_of.month() as u16, day: as_of.day() as u16 };
         let parameters = vec![date; query.placeholders];
         let cursor = if parameters.is_empty() {
-            statement.execute(&query.text, ())
+            statement.execute(&text, ())
         } else {
-            statement.execute(&query.text, &parameters[..])
+            statement.execute(&text, &parameters[..])
         }
         .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
         let Some(mut cursor) = cursor else {
             bail!("{file}: the query returned no result set; it must be a SELECT that returns columns");
         };
 
-        let (names, kinds, descs) = self.describe(&mut cursor, &file)?;
+        let (mut names, kinds, descs) = self.describe(&mut cursor, &file)?;
+        // The NUL check's column is fetched and looked at, never written.
+        let nul_check_column = nul_check.then(|| names.pop().expect("the check column was described"));
         sink.begin(&names)?;
 
         // Two fetch buffers, each half the memory budget: the driver fills one on a fetch
@@ -315,7 +364,7 @@ impl Source {
         };
         let (first, second) = (allocate()?, allocate()?);
 
-        let mut converter = Converter::new(kinds);
+        let mut converter = Converter::new(kinds, nul_check_column.is_some().then(|| file.clone()));
         let (fetched, converted) = std::thread::scope(|scope| {
             let (full_tx, full_rx) = sync_channel(1);
             let (empty_tx, empty_rx) = sync_channel(1);
@@ -396,48 +445,79 @@ impl Source {
                 );
             }
             let data_type = cursor.col_data_type(i)?;
-            let (kind, desc) = match data_type {
-                DataType::TinyInt | DataType::SmallInt | DataType::Integer | DataType::BigInt => {
-                    (ColumnKind::Integer, BufferDesc::I64 { nullable: true })
-                }
-                DataType::Numeric { precision, scale: 0 } | DataType::Decimal { precision, scale: 0 }
-                    if precision < 19 =>
-                {
-                    (ColumnKind::Integer, BufferDesc::I64 { nullable: true })
-                }
-                DataType::Real | DataType::Float { precision: 0..=24 } => {
-                    (ColumnKind::Float32, BufferDesc::F32 { nullable: true })
-                }
-                DataType::Double | DataType::Float { .. } => {
-                    (ColumnKind::Float64, BufferDesc::F64 { nullable: true })
-                }
-                DataType::Bit => (ColumnKind::Bit, BufferDesc::Bit { nullable: true }),
-                DataType::Date => (ColumnKind::Date, BufferDesc::Date { nullable: true }),
-                DataType::Timestamp { .. } => {
-                    (ColumnKind::Timestamp, BufferDesc::Timestamp { nullable: true })
-                }
-                DataType::Char { length }
-                | DataType::WChar { length }
-                | DataType::Varchar { length }
-                | DataType::WVarchar { length }
-                | DataType::LongVarchar { length }
-                | DataType::WLongVarchar { length } => {
-                    let declared = length.map_or(0, |l| l.get());
-                    self.text_column(self.text_units(declared))
-                }
-                // Decimals, times, GUIDs, binary and driver-specific types: the driver's own
-                // text rendering is exact, so fetch them as text.
-                other => {
-                    let display = cursor.col_display_size(i).ok().flatten().map_or(0, |n| n.get());
-                    let display = display.max(other.display_size().map_or(0, |n| n.get()));
-                    self.text_column(self.text_units(display))
-                }
+            let mut display = || {
+                let display = cursor.col_display_size(i).ok().flatten().map_or(0, |n| n.get());
+                display.max(data_type.display_size().map_or(0, |n| n.get()))
+            };
+            let (kind, desc) = match self.fetch_as(data_type) {
+                Fetch::Typed(kind, desc) => (kind, desc),
+                Fetch::Text { declared } => self.text_column(self.text_units(declared)),
+                // The server's own rendering of a value whose binary form could change it
+                // (PostgreSQL's `infinity` dates, BC years, year 294276, float8 digits):
+                // never shorter than a timestamp with time zone and an era.
+                Fetch::ServerText => self.text_column(self.text_units(display().max(64))),
             };
             names.push(name);
             kinds.push(kind);
             descs.push(desc);
         }
         Ok((names, kinds, descs))
+    }
+
+    /// How a column of `data_type` is fetched from this server, so that every value
+    /// arrives exactly as the server holds it.
+    fn fetch_as(&self, data_type: DataType) -> Fetch {
+        let text_length = |length: Option<std::num::NonZeroUsize>| length.map_or(0, |l| l.get());
+        match (self.dialect, data_type) {
+            // SQLite stores any value in any column whatever its declared type (text in an
+            // INTEGER column, a Julian day in a DATE one), and the driver's conversions to
+            // a declared type change such values silently. Its text is the value exactly as
+            // the sqlite3 shell shows it, and a declared length means nothing.
+            (SqlDialect::Sqlite, _) => Fetch::Text { declared: 0 },
+            (_, DataType::TinyInt | DataType::SmallInt | DataType::Integer | DataType::BigInt) => {
+                Fetch::Typed(ColumnKind::Integer, BufferDesc::I64 { nullable: true })
+            }
+            (_, DataType::Numeric { precision, scale: 0 } | DataType::Decimal { precision, scale: 0 })
+                if precision < 19 =>
+            {
+                Fetch::Typed(ColumnKind::Integer, BufferDesc::I64 { nullable: true })
+            }
+            (_, DataType::Bit) => Fetch::Typed(ColumnKind::Bit, BufferDesc::Bit { nullable: true }),
+            // psqlODBC's binary dates turn `infinity` into today and drop the era; its
+            // float8 is reported as FLOAT(17), which reads as single precision. PostgreSQL's
+            // text is exactly what psql shows.
+            (
+                SqlDialect::PostgreSql,
+                DataType::Real
+                | DataType::Float { .. }
+                | DataType::Double
+                | DataType::Date
+                | DataType::Time { .. }
+                | DataType::Timestamp { .. },
+            ) => Fetch::ServerText,
+            (_, DataType::Real) => Fetch::Typed(ColumnKind::Float32, BufferDesc::F32 { nullable: true }),
+            // SQL_FLOAT's precision is binary digits by the standard but decimal digits by
+            // some drivers: a FLOAT is always fetched as a double, which holds either.
+            (_, DataType::Double | DataType::Float { .. }) => {
+                Fetch::Typed(ColumnKind::Float64, BufferDesc::F64 { nullable: true })
+            }
+            (_, DataType::Date) => Fetch::Typed(ColumnKind::Date, BufferDesc::Date { nullable: true }),
+            (_, DataType::Timestamp { .. }) => {
+                Fetch::Typed(ColumnKind::Timestamp, BufferDesc::Timestamp { nullable: true })
+            }
+            (
+                _,
+                DataType::Char { length }
+                | DataType::WChar { length }
+                | DataType::Varchar { length }
+                | DataType::WVarchar { length }
+                | DataType::LongVarchar { length }
+                | DataType::WLongVarchar { length },
+            ) => Fetch::Text { declared: text_length(length) },
+            // Decimals, times, GUIDs, binary and driver-specific types: the driver's own
+            // text rendering is exact, so fetch them as text.
+            _ => Fetch::ServerText,
+        }
     }
 
     /// UTF-16 units to reserve for a text column of `declared` characters. A declared size
@@ -458,6 +538,16 @@ impl Source {
             (ColumnKind::Utf16Text, BufferDesc::WText { max_str_len: units })
         }
     }
+}
+
+/// How one column is fetched (see [`Source::fetch_as`]).
+enum Fetch {
+    /// In a binary C type that holds every value of the column exactly.
+    Typed(ColumnKind, BufferDesc),
+    /// As text of (at most) the declared length; 0 means unknown or unbounded.
+    Text { declared: usize },
+    /// As the driver's or server's own text rendering, sized from its display size.
+    ServerText,
 }
 
 /// The most UTF-8 bytes one UTF-16 unit stands for (U+0800..U+FFFF: one unit, three bytes).
@@ -627,9 +717,10 @@ impl Source {
     /// Prepares `query` and describes its result columns without fetching any row.
     pub fn describe_query(&self, query: &SqlFile) -> Result<Vec<(String, String)>> {
         let file = format!("{}.sql", query.name);
+        let text = query.text_for(self.dialect)?;
         let mut prepared = self
             .connection
-            .prepare(&query.text)
+            .prepare(&text)
             .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
         let count = prepared
             .num_result_cols()
@@ -645,16 +736,99 @@ impl Source {
 
     /// What the database says about the session's read-only state, where it can say.
     fn read_only_state(&self) -> Result<Option<String>> {
-        let (query, what) = match self.dbms.to_ascii_lowercase() {
-            d if d.contains("postgres") => ("SHOW transaction_read_only", "transaction_read_only"),
-            d if d.contains("sqlite") => ("PRAGMA query_only", "query_only"),
-            _ => return Ok(None),
+        let (query, what) = match self.dialect {
+            SqlDialect::PostgreSql => ("SHOW transaction_read_only", "transaction_read_only"),
+            SqlDialect::Sqlite => ("PRAGMA query_only", "query_only"),
+            SqlDialect::SqlServer | SqlDialect::Generic => return Ok(None),
         };
         let value = self.first_value(query)?.unwrap_or_default();
         if value == "on" || value == "1" {
-            Ok(Some(format!("the session is read-only ({what} = {value})")))
+            let extensions = match self.dialect {
+                SqlDialect::Sqlite if self.sqlite_extensions_refused() => "; extension loading is refused",
+                SqlDialect::Sqlite => "; WARNING: extension loading is not blocked by the connection",
+                _ => "",
+            };
+            Ok(Some(format!("the session is read-only ({what} = {value}){extensions}")))
         } else {
             bail!("the session is not read-only ({what} = {value:?})")
+        }
+    }
+
+    /// psqlODBC parses date, time and timestamp values even when they are fetched as text,
+    /// and writes its own rendering: `infinity` becomes `0000-00-00`, a BC date loses its
+    /// era, year 294276 becomes 2942, a time zone offset is dropped. So such columns are
+    /// cast to text by the server itself: `SELECT "a", "d"::text AS "d" FROM (…)`. The
+    /// query is described first (prepared, not run) to find them; `text` is the vetted
+    /// query already wrapped as `SELECT * FROM (…) AS sis_extract_query`.
+    fn with_times_as_server_text(&self, text: &str, file: &str) -> Result<String> {
+        let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok(text.to_string()) };
+        let mut prepared = self
+            .connection
+            .prepare(text)
+            .map_err(|e| explain_query_error(e, file, self.config_query_timeout))?;
+        let count = prepared.num_result_cols()?;
+        let mut list = Vec::with_capacity(count.max(0) as usize);
+        let mut any = false;
+        for i in 1..=count.max(0) as u16 {
+            let name = prepared.col_name(i)?;
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            match prepared.col_data_type(i)? {
+                DataType::Date | DataType::Time { .. } | DataType::Timestamp { .. } => {
+                    any = true;
+                    list.push(format!("{quoted}::text AS {quoted}"));
+                }
+                _ => list.push(quoted),
+            }
+        }
+        if !any {
+            return Ok(text.to_string());
+        }
+        Ok(format!("SELECT {} FROM ({inner}", list.join(", ")))
+    }
+
+    /// The SQLite driver cuts a text value at its first NUL byte, silently. So every
+    /// column is checked by SQLite itself, in one extra last column that names the first
+    /// column of the row holding a NUL (or is NULL): `SELECT *, CASE WHEN instr("a",
+    /// char(0)) > 0 THEN 'a' … END FROM (…)`. Returns the text and whether the column was
+    /// added; `text` is the vetted query wrapped as `SELECT * FROM (…) AS sis_extract_query`.
+    fn with_nul_check(&self, text: &str, file: &str) -> Result<(String, bool)> {
+        let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok((text.to_string(), false)) };
+        let mut prepared = self
+            .connection
+            .prepare(text)
+            .map_err(|e| explain_query_error(e, file, self.config_query_timeout))?;
+        let count = prepared.num_result_cols()?;
+        let mut names: Vec<String> = Vec::new();
+        for i in 1..=count.max(0) as u16 {
+            let name = prepared.col_name(i)?;
+            if name.trim().is_empty() || names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                // `describe` explains these; the check would only make the message worse.
+                return Ok((text.to_string(), false));
+            }
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Ok((text.to_string(), false));
+        }
+        let arms: Vec<String> = names
+            .iter()
+            .map(|name| {
+                format!(
+                    "WHEN instr(sis_extract_query.\"{}\", char(0)) > 0 THEN '{}'",
+                    name.replace('"', "\"\""),
+                    name.replace('\'', "''")
+                )
+            })
+            .collect();
+        Ok((format!("SELECT *, CASE {} END AS sis_extract_nul_check FROM ({inner}", arms.join(" ")), true))
+    }
+
+    /// Whether this SQLite connection refuses `load_extension()` itself (the authorizer of
+    /// [`crate::sqlite_guard`]), tried with a call that could load nothing anyway.
+    fn sqlite_extensions_refused(&self) -> bool {
+        match self.connection.execute("SELECT load_extension('')", (), None) {
+            Ok(_) => false,
+            Err(e) => e.to_string().contains("not authorized"),
         }
     }
 
@@ -822,16 +996,19 @@ fn fetch_batches<C: Cursor>(
 /// Turns fetched batches into rows of text for a [`RowSink`], reusing one [`Row`].
 struct Converter {
     kinds: Vec<ColumnKind>,
+    /// Set (to the query file's name) when the last column is the SQLite NUL check of
+    /// [`Source::with_nul_check`]: a value there names a column the driver would cut short.
+    nul_check: Option<String>,
     row: Row,
     /// Per column: whether invalid UTF-16 or UTF-8 was replaced (warned about once, at the end).
     replaced: Vec<bool>,
 }
 
 impl Converter {
-    fn new(kinds: Vec<ColumnKind>) -> Converter {
+    fn new(kinds: Vec<ColumnKind>, nul_check: Option<String>) -> Converter {
         let mut row = Row::default();
         row.reset(kinds.len());
-        Converter { replaced: vec![false; kinds.len()], kinds, row }
+        Converter { replaced: vec![false; kinds.len()], kinds, row, nul_check }
     }
 
     /// Converts every batch the fetch thread sends, returning each buffer for refilling.
@@ -853,7 +1030,7 @@ impl Converter {
     }
 
     fn convert(&mut self, batch: &ColumnarDynBuffer, sink: &mut dyn RowSink) -> Result<u64> {
-        let Converter { kinds, row, replaced } = self;
+        let Converter { kinds, row, replaced, nul_check } = self;
         for r in 0..batch.num_rows() {
             for (c, kind) in kinds.iter().enumerate() {
                 let column = batch.column(c);
@@ -887,7 +1064,7 @@ impl Converter {
                     ColumnKind::Float64 => column
                         .as_nullable_slice::<f64>()
                         .and_then(|s| s.get(r))
-                        .map(|v| write!(out, "{v}"))
+                        .map(|v| push_f64(out, *v))
                         .is_some(),
                     ColumnKind::Bit => column
                         .as_nullable_slice::<Bit>()
@@ -906,6 +1083,14 @@ impl Converter {
                         .is_some(),
                 };
                 row.present[c] = present;
+            }
+            if let Some(file) = nul_check
+                && let Some(column) = row.get(kinds.len() - 1)
+            {
+                bail!(
+                    "{file}: a value of column {column:?} holds a NUL byte, which the SQLite driver would cut short; \
+                     the run stopped rather than write a different value. Remove it in the query, e.g. replace({column}, char(0), '')"
+                );
             }
             sink.row(row)?;
         }
@@ -948,6 +1133,17 @@ fn push_utf8(out: &mut String, bytes: &[u8]) -> bool {
             out.push_str(&String::from_utf8_lossy(bytes));
             true
         }
+    }
+}
+
+/// Appends the shortest text that reads back as exactly `value`: plain digits in the
+/// usual range, scientific notation beyond it (1e300 is not written as 301 digits).
+fn push_f64(out: &mut String, value: f64) {
+    let magnitude = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-5..1e16).contains(&magnitude) {
+        let _ = write!(out, "{value}");
+    } else {
+        let _ = write!(out, "{value:e}");
     }
 }
 
@@ -1001,6 +1197,12 @@ mod tests {
             let mut out = String::new();
             push_date(&mut out, &Date { year, month, day });
             assert_eq!(out, format!("{year:04}-{month:02}-{day:02}"));
+        }
+        for value in [16777217.0, 0.1 + 0.2, 1e300, -2.5e-7, 0.0, 123.25, f64::MAX, f64::MIN_POSITIVE] {
+            let mut out = String::new();
+            push_f64(&mut out, value);
+            assert_eq!(out.parse::<f64>().unwrap(), value, "{out}");
+            assert!(out.len() <= 24, "{out}");
         }
         let mut out = String::new();
         let t =

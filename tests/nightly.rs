@@ -135,9 +135,18 @@ fn the_service_catches_up_a_missed_run_and_stops_cleanly_on_sigterm() {
 #[test]
 fn a_second_run_while_the_first_holds_the_lock_is_refused_and_a_stale_lock_taken_over() {
     let ws = workspace("", "");
-    // A live process holds the lock.
-    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
-    ws.write(".sis-extract-j.lock", &format!("{} 2026-11-23T18:30:00Z\n", holder.id()));
+    // A live process holds the lock: an OS lock (flock) on the file, as a run holds it;
+    // the pid in the file is only for the message.
+    let lock = ws.path(".sis-extract-j.lock");
+    std::fs::write(&lock, "").unwrap();
+    let mut holder =
+        Command::new("flock").args(["-o", "-x"]).arg(&lock).args(["sleep", "30"]).spawn().unwrap();
+    std::fs::write(&lock, format!("{} 2026-11-23T18:30:00Z\n", holder.id())).unwrap();
+    while Command::new("flock").args(["-n", "-E", "99"]).arg(&lock).arg("true").status().unwrap().code()
+        != Some(99)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let run = ws.run(&["run"]);
     run.assert_code(1).assert_stderr_contains(&format!(
         "job \"j\" is already running (process {}, since 2026-11-23T18:30:00Z); a job never runs twice at once",
@@ -146,9 +155,9 @@ fn a_second_run_while_the_first_holds_the_lock_is_refused_and_a_stale_lock_taken
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none());
     holder.kill().unwrap();
     holder.wait().unwrap();
-    // Its process is gone: the lock is stale and taken over.
+    // Its process is gone, so is its OS lock: the lock file is taken over.
     let run = ws.run(&["run"]);
-    run.assert_ok().assert_stderr_contains("taking over a stale lock left by process");
+    run.assert_ok().assert_stderr_contains(&format!("took over the lock left by process {}", holder.id()));
     assert!(!ws.path(".sis-extract-j.lock").exists(), "released after the run");
 }
 
