@@ -357,29 +357,97 @@ impl Write for SetFileWriter {
     }
 }
 
+/// Limits for unpacking a zip to validate it: a OneRoster file of a large district is a
+/// few hundred MiB, and a set holds about a dozen files. A zip bomb (a few MiB that inflate
+/// to many GiB) is stopped at these, by the sizes the zip declares and by the bytes
+/// actually written.
+pub const MAX_ENTRY_BYTES: u64 = 1024 * 1024 * 1024;
+pub const MAX_UNPACKED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+pub const MAX_ENTRIES: usize = 100;
+
 /// Unpacks a zip whose entries are plain file names (a OneRoster set) into `dir`. An
-/// entry with a folder or `..` in its name is refused rather than written elsewhere.
+/// entry with a folder or `..` in its name, a symbolic link, more than [`MAX_ENTRIES`]
+/// entries, an entry larger than [`MAX_ENTRY_BYTES`] or a whole larger than
+/// [`MAX_UNPACKED_BYTES`] is refused rather than written.
 pub fn extract_flat(zip: &Path, dir: &Path) -> Result<Vec<String>> {
-    let file = File::open(zip).with_context(|| format!("reading {}", zip.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // Never through a symbolic link, never blocked on a FIFO.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(zip).with_context(|| format!("reading {}", zip.display()))?;
+    if !file.metadata().with_context(|| format!("reading {}", zip.display()))?.is_file() {
+        anyhow::bail!("{} is not a regular file", zip.display());
+    }
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .with_context(|| format!("{} is not a readable zip file", zip.display()))?;
-    let mut names = Vec::new();
+    let gib = |bytes: u64| bytes / (1024 * 1024 * 1024);
+    let unzip_hint = "if the set is genuine, unzip it yourself and pass the folder to validate";
+    if archive.len() > MAX_ENTRIES {
+        anyhow::bail!(
+            "{}: holds {} entries, more than the {MAX_ENTRIES} a OneRoster set can have; not unpacked",
+            zip.display(),
+            archive.len()
+        );
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut unpacked: u64 = 0;
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).with_context(|| format!("reading {}", zip.display()))?;
+        let entry = archive.by_index(index).with_context(|| format!("reading {}", zip.display()))?;
+        let name = entry.name().with_context(|| format!("reading {}", zip.display()))?.to_string();
+        if entry.is_symlink() {
+            anyhow::bail!(
+                "{}: the entry {name:?} is a symbolic link; a OneRoster set holds only plain files",
+                zip.display()
+            );
+        }
         if entry.is_dir() {
             continue;
         }
-        let name = entry.name().with_context(|| format!("reading {}", zip.display()))?.to_string();
-        if name.contains(['/', '\\']) || name == ".." || name.is_empty() {
+        if name.contains(['/', '\\']) || name == ".." {
             anyhow::bail!(
                 "{}: the entry {name:?} is inside a folder; OneRoster files must be at the root of the zip",
                 zip.display()
             );
         }
+        if name.is_empty() || name == "." || name.chars().any(char::is_control) {
+            anyhow::bail!("{}: the entry {name:?} is not a plain file name", zip.display());
+        }
+        if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            anyhow::bail!(
+                "{}: the entry {name:?} appears twice; which one would be validated?",
+                zip.display()
+            );
+        }
+        let declared = entry.size();
+        if declared > MAX_ENTRY_BYTES || unpacked.saturating_add(declared) > MAX_UNPACKED_BYTES {
+            anyhow::bail!(
+                "{}: the entry {name:?} declares {declared} bytes unpacked; validate unpacks at most {} GiB per file and {} GiB in all; {unzip_hint}",
+                zip.display(),
+                gib(MAX_ENTRY_BYTES),
+                gib(MAX_UNPACKED_BYTES)
+            );
+        }
+        // The declared size may lie: count what is actually inflated, one byte past the limit.
+        let limit = MAX_ENTRY_BYTES.min(MAX_UNPACKED_BYTES - unpacked);
         let target = dir.join(&name);
         let mut output = crate::fsutil::create_private(&target)?;
-        std::io::copy(&mut entry, &mut output)
+        let written = std::io::copy(&mut std::io::Read::take(entry, limit + 1), &mut output)
             .with_context(|| format!("unpacking {name} from {}", zip.display()))?;
+        if written > limit {
+            drop(output);
+            let _ = std::fs::remove_file(&target);
+            anyhow::bail!(
+                "{}: the entry {name:?} inflates to more than it declared ({declared} bytes) and past the limit of {} GiB per file, {} GiB in all; not unpacked further; {unzip_hint}",
+                zip.display(),
+                gib(MAX_ENTRY_BYTES),
+                gib(MAX_UNPACKED_BYTES)
+            );
+        }
+        unpacked += written;
         names.push(name);
     }
     Ok(names)

@@ -311,6 +311,10 @@ pub struct Config {
     pub source: SourceConfig,
     #[serde(rename = "job")]
     pub jobs: Vec<Job>,
+    /// The environment variables secrets were read from (`{ env = "NAME" }`): no child
+    /// process (the failure hook) receives them.
+    #[serde(skip)]
+    pub secret_env_vars: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -504,11 +508,14 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
             && metadata.is_file()
             && metadata.permissions().mode() & 0o077 != 0
         {
-            eprintln!(
-                "sis-extract: warning: {what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
-                path.display(),
-                metadata.permissions().mode() & 0o777,
-                path.display()
+            crate::logging::print(
+                tracing::Level::WARN,
+                &format!(
+                    "{what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                    path.display(),
+                    metadata.permissions().mode() & 0o777,
+                    path.display()
+                ),
             );
         }
     }
@@ -519,16 +526,38 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config> {
     warn_if_readable_by_others(path, "the config file");
-    let text = std::fs::read(path).map_err(|e| {
-        ConfigError(format!(
-            "cannot read config file {}: {e}. Pass the right file with -c PATH, or copy config.example.toml",
-            path.display()
-        ))
-    })?;
+    let text = read_config_file(path)?;
     let text = String::from_utf8(text).map_err(|_| {
         ConfigError(format!("config file {} is not UTF-8 text; save it as UTF-8", path.display()))
     })?;
     parse(&text, path)
+}
+
+/// A config file is a few KiB; anything larger than this is the wrong file (or a device
+/// such as /dev/zero, which would never end), and is refused before it fills memory.
+pub const CONFIG_FILE_MAX_BYTES: u64 = 1024 * 1024;
+
+fn read_config_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let cannot = |e: &dyn fmt::Display| {
+        ConfigError(format!(
+            "cannot read config file {}: {e}. Pass the right file with -c PATH, or copy config.example.toml",
+            path.display()
+        ))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(CONFIG_FILE_MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > CONFIG_FILE_MAX_BYTES {
+        return Err(ConfigError(format!(
+            "config file {} is larger than {} MiB, the limit for a config file; pass the right file with -c PATH",
+            path.display(),
+            CONFIG_FILE_MAX_BYTES / (1024 * 1024)
+        ))
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates configuration text; `path` resolves relative paths and names the
@@ -582,42 +611,198 @@ fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
         if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
     };
 
-    let source = validate_source(raw.source, &resolve)?;
+    let mut secret_env_vars = Vec::new();
+    let source = validate_source(raw.source, &resolve, &mut secret_env_vars)?;
     if raw.jobs.is_empty() {
         return Err(config_error("job", "no [[job]] is defined; add at least one (see config.example.toml)"));
     }
-    let mut names = HashSet::new();
-    let mut jobs = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    let mut jobs: Vec<Job> = Vec::new();
     for (index, raw_job) in raw.jobs.into_iter().enumerate() {
         let key = format!("job[{index}]");
-        let job = validate_job(raw_job, &key, &resolve)?;
-        if !names.insert(job.name.clone()) {
+        let job = validate_job(raw_job, &key, &resolve, &mut secret_env_vars)?;
+        // Case-insensitively: job names name lock files, and Windows folders ignore case.
+        if !names.insert(job.name.to_ascii_lowercase()) {
             return Err(config_error(
                 &format!("{key}.name"),
-                format!("another job is already named {:?}; names must be unique", job.name),
+                format!(
+                    "another job is already named {:?} (names are compared ignoring case); names must be unique",
+                    job.name
+                ),
+            ));
+        }
+        if let Some((other_index, other)) =
+            jobs.iter().enumerate().find(|(_, other)| same_archive_place(other, &job))
+        {
+            return Err(config_error(
+                &format!("{key}.archive"),
+                format!(
+                    "job {:?} delivers {:?} to {}, where job[{other_index}] {:?} already delivers {:?}: one upload would silently replace the other; give one of them another archive name or destination",
+                    job.name, job.archive, job.destination, other.name, other.archive
+                ),
             ));
         }
         jobs.push(job);
     }
 
+    let path_key = |key: &str, value: Option<String>| -> Result<Option<PathBuf>> {
+        value.map(|v| checked_path(key, &v).map(|()| resolve(&v))).transpose()
+    };
     Ok(Config {
         path: path.to_path_buf(),
-        history_file: raw
-            .history_file
-            .as_deref()
-            .map(resolve)
+        history_file: path_key("history_file", raw.history_file)?
             .unwrap_or_else(|| base_dir.join("sis-extract-history.jsonl")),
-        work_dir: raw.work_dir.as_deref().map(resolve).unwrap_or_else(std::env::temp_dir),
-        log_file: raw.log_file.as_deref().map(resolve),
+        work_dir: path_key("work_dir", raw.work_dir)?.unwrap_or_else(std::env::temp_dir),
+        log_file: path_key("log_file", raw.log_file)?,
         log_keep: raw.log_keep.map_or(14, |n| n.0 as usize),
         on_failure: validate_command(raw.on_failure, "on_failure")?,
         source,
         jobs,
+        secret_env_vars,
     })
 }
 
-fn validate_source(raw: RawSource, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SourceConfig> {
+/// A path in the config: not empty (an empty path would mean the config's own folder),
+/// no NUL or other control characters (which no file system takes).
+fn checked_path(key: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(config_error(key, "is empty; give a path, or leave the key out for the default"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(config_error(key, format!("contains a control character: {value:?}")));
+    }
+    Ok(())
+}
+
+/// Text that ends up in a network protocol or a file name: no control characters.
+fn checked_text(key: &str, value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) {
+        return Err(config_error(
+            key,
+            format!("contains a control character (NUL, newline, tab …): {value:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A duration that must be whole seconds (ODBC counts in seconds; "1500ms" would silently
+/// become 1 s, and "500ms" 0 s, which means no limit at all) within `min..=max`.
+fn checked_duration(
+    key: &str,
+    value: Duration,
+    whole_seconds: bool,
+    min: Duration,
+    max: Duration,
+    zero_note: &str,
+) -> Result<Duration> {
+    let shown = |d: Duration| {
+        if d.subsec_millis() != 0 { format!("{}ms", d.as_millis()) } else { format!("{}s", d.as_secs()) }
+    };
+    if whole_seconds && value.subsec_nanos() != 0 {
+        return Err(config_error(
+            key,
+            format!(
+                "expected whole seconds such as \"30s\", found {}; this limit is counted in seconds",
+                shown(value)
+            ),
+        ));
+    }
+    if value < min || value > max {
+        let zero = if value.is_zero() { zero_note } else { "" };
+        return Err(config_error(
+            key,
+            format!(
+                "expected a duration from {} to {}, found {}{zero}",
+                describe_duration(min),
+                describe_duration(max),
+                shown(value)
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+fn describe_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else if secs != 0 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// The longest archive name: the upload is written as `.NAME.partial` first, and that name
+/// must fit the 255-byte limit of common file systems too.
+pub const ARCHIVE_NAME_MAX_BYTES: usize = 255 - ".".len() - ".partial".len();
+
+/// Whether `a` and `b` can write an archive of the same name to the same place: same
+/// local folder, or same SFTP server and folder, and names that match for some date
+/// (compared ignoring case, as Windows and many SFTP servers do).
+fn same_archive_place(a: &Job, b: &Job) -> bool {
+    let same_place = match (&a.destination, &b.destination) {
+        (Destination::Local { path: pa }, Destination::Local { path: pb }) => {
+            normalize_local(pa) == normalize_local(pb)
+        }
+        (Destination::Sftp(sa), Destination::Sftp(sb)) => {
+            let dir = |s: &SftpDestination| {
+                let d = s.remote_dir.trim_end_matches('/');
+                let d = d.strip_prefix("./").unwrap_or(d);
+                let d = if d.is_empty() && s.remote_dir.starts_with('/') { "/" } else { d };
+                let d = if d.is_empty() { "." } else { d };
+                // A relative folder is relative to the login folder, which depends on the user.
+                if d.starts_with('/') { d.to_string() } else { format!("{}:{d}", s.user) }
+            };
+            sa.host.eq_ignore_ascii_case(&sb.host) && sa.port == sb.port && dir(sa) == dir(sb)
+        }
+        _ => false,
+    };
+    same_place && archive_templates_collide(&a.archive, &b.archive)
+}
+
+/// A local folder as a comparable path: canonical when it exists, else with `.` parts
+/// dropped.
+fn normalize_local(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+    })
+}
+
+/// Whether two archive name templates can render to the same name (ignoring case).
+fn archive_templates_collide(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    let sample = "20260101";
+    a.replace("{date}", sample) == b.replace("{date}", sample)
+        || template_matches(&a, &b.replace("{date}", sample))
+        || template_matches(&b, &a.replace("{date}", sample))
+}
+
+/// Whether `name` is what `template` renders for some date (`{date}` = 8 digits).
+fn template_matches(template: &str, name: &str) -> bool {
+    match template.split_once("{date}") {
+        None => template == name,
+        Some((head, tail)) => name.strip_prefix(head).is_some_and(|rest| {
+            rest.len() >= 8
+                && rest.is_char_boundary(8)
+                && rest[..8].bytes().all(|b| b.is_ascii_digit())
+                && template_matches(tail, &rest[8..])
+        }),
+    }
+}
+
+fn validate_source(
+    raw: RawSource,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<SourceConfig> {
     let cs = raw.connection_string.trim().to_string();
+    checked_text("source.connection_string", &cs)?;
+    if let Some(user) = &raw.user {
+        checked_text("source.user", user)?;
+    }
     if cs.is_empty() {
         return Err(config_error(
             "source.connection_string",
@@ -641,13 +826,30 @@ fn validate_source(raw: RawSource, resolve: &dyn Fn(&str) -> PathBuf) -> Result<
             ));
         }
     }
-    let password = raw.password.map(|r| load_secret(r, "source.password", resolve)).transpose()?;
+    let password =
+        raw.password.map(|r| load_secret(r, "source.password", resolve, secret_env_vars)).transpose()?;
+    let hour = Duration::from_secs(3600);
     Ok(SourceConfig {
         connection_string: cs,
         user: raw.user,
         password,
-        login_timeout: raw.login_timeout.map_or(Duration::from_secs(30), |d| d.0),
-        query_timeout: raw.query_timeout.map_or(Duration::from_secs(20 * 60), |d| d.0),
+        login_timeout: checked_duration(
+            "source.login_timeout",
+            raw.login_timeout.map_or(Duration::from_secs(30), |d| d.0),
+            true,
+            Duration::from_secs(1),
+            hour,
+            " (ODBC drivers read 0 as \"wait for ever\")",
+        )?,
+        // Zero is allowed here: it is the documented "no limit".
+        query_timeout: checked_duration(
+            "source.query_timeout",
+            raw.query_timeout.map_or(Duration::from_secs(20 * 60), |d| d.0),
+            true,
+            Duration::ZERO,
+            24 * hour,
+            "",
+        )?,
         // 16 MiB measured faster than 64 MiB (3.6 s vs 5.8 s for 1M rows from PostgreSQL) as
         // well as smaller (40 vs 89 MiB peak): big, mostly empty text buffers cost page
         // faults and cache misses, and the driver already fetches ahead on its own.
@@ -713,6 +915,7 @@ const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
 
 fn read_secret_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
+    refuse_fifo_or_socket(path)?;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.take(SECRET_FILE_MAX_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > SECRET_FILE_MAX_BYTES {
@@ -724,15 +927,50 @@ fn read_secret_file(path: &Path) -> std::io::Result<String> {
     String::from_utf8(bytes).map_err(|_| std::io::Error::other("it is not UTF-8 text"))
 }
 
-fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Secret> {
+/// Opening a FIFO waits for a writer (for ever), and a socket cannot be opened at all:
+/// refuse both with a message instead.
+fn refuse_fifo_or_socket(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(path)?.file_type();
+        if kind.is_fifo() || kind.is_socket() {
+            return Err(std::io::Error::other("it is a FIFO or socket, not a regular file"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn load_secret(
+    r: SecretRef,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<Secret> {
     let value = match r {
-        SecretRef::Env(name) => std::env::var(&name).map_err(|_| {
-            config_error(
-                key,
-                format!("environment variable {name} is not set (or not UTF-8); set it for the account that runs sis-extract"),
-            )
-        })?,
+        SecretRef::Env(name) => {
+            if name.is_empty() || name.contains('=') || name.chars().any(char::is_control) {
+                return Err(config_error(
+                    key,
+                    format!("{name:?} is not an environment variable name; use letters, digits and '_'"),
+                ));
+            }
+            // Remembered even before it is read, so that no child process gets it.
+            crate::secret::register_env_name(&name);
+            if !secret_env_vars.contains(&name) {
+                secret_env_vars.push(name.clone());
+            }
+            std::env::var(&name).map_err(|_| {
+                config_error(
+                    key,
+                    format!("environment variable {name} is not set (or not UTF-8); set it for the account that runs sis-extract"),
+                )
+            })?
+        }
         SecretRef::File(file) => {
+            checked_path(key, &file)?;
             let file = resolve(&file);
             warn_if_readable_by_others(&file, &format!("the secret file of {key}"));
             let text = read_secret_file(&file)
@@ -747,26 +985,65 @@ fn load_secret(r: SecretRef, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
     Ok(Secret::new(value))
 }
 
-fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Job> {
+/// Job names become lock and work-folder names; this keeps those within file-name limits.
+const JOB_NAME_MAX_CHARS: usize = 100;
+
+fn validate_job(
+    raw: RawJob,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<Job> {
     let name = raw.name.trim().to_string();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    if name.is_empty()
+        || name.len() > JOB_NAME_MAX_CHARS
+        || name.chars().all(|c| c == '.')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
         return Err(config_error(
             &format!("{key}.name"),
-            format!("expected letters, digits, '-', '_' or '.', found {:?}", raw.name),
+            format!(
+                "expected up to {JOB_NAME_MAX_CHARS} letters, digits, '-', '_' or '.' (not only dots), found {:?}",
+                raw.name
+            ),
         ));
     }
     let archive = raw.archive.trim().to_string();
+    let archive_key = format!("{key}.archive");
+    if let Some(c) = archive.chars().find(|c| c.is_control() || *c == '/' || *c == '\\') {
+        return Err(config_error(
+            &archive_key,
+            format!(
+                "contains {}: an archive name is a plain file name, without folders or control characters; found {:?}",
+                match c {
+                    '/' | '\\' => format!("{c:?} (a folder separator)"),
+                    '\0' => "a NUL byte".to_string(),
+                    _ => format!("the control character {c:?}"),
+                },
+                raw.archive
+            ),
+        ));
+    }
     let without_placeholder = archive.replace("{date}", "");
     if !archive.to_ascii_lowercase().ends_with(".zip")
-        || without_placeholder.contains(['/', '\\', '{', '}'])
+        || without_placeholder.contains(['{', '}'])
         || without_placeholder.len() <= 4
     {
         return Err(config_error(
-            &format!("{key}.archive"),
+            &archive_key,
             format!(
                 "expected a file name ending in .zip, optionally with {{date}}, e.g. \"oneroster-{{date}}.zip\"; found {:?}",
                 raw.archive
+            ),
+        ));
+    }
+    // {date} renders as 8 digits.
+    let rendered_len = without_placeholder.len() + 8 * archive.matches("{date}").count();
+    if rendered_len > ARCHIVE_NAME_MAX_BYTES {
+        return Err(config_error(
+            &archive_key,
+            format!(
+                "is {rendered_len} bytes long once {{date}} is filled in; the limit is {ARCHIVE_NAME_MAX_BYTES} (file systems allow 255, and the upload's temporary name .NAME.partial adds 9); choose a shorter name"
             ),
         ));
     }
@@ -798,11 +1075,18 @@ fn validate_job(raw: RawJob, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Re
         ));
     }
     if let Some(expression) = &raw.schedule {
-        crate::schedule::parse(expression)
+        let cron = crate::schedule::parse(expression)
+            .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
+        crate::schedule::check_fires(&cron, expression, timezone)
             .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
     }
+    checked_path(&format!("{key}.queries"), &raw.queries)?;
+    if let Some(system) = &raw.source_system {
+        checked_text(&format!("{key}.source_system"), system)?;
+    }
     let on_failure = validate_command(raw.on_failure, &format!("{key}.on_failure"))?;
-    let destination = validate_destination(raw.destination, &format!("{key}.destination"), resolve)?;
+    let destination =
+        validate_destination(raw.destination, &format!("{key}.destination"), resolve, secret_env_vars)?;
     Ok(Job {
         name,
         queries: resolve(&raw.queries),
@@ -831,6 +1115,11 @@ fn validate_command(raw: Option<Vec<String>>, key: &str) -> Result<Vec<String>> 
             key,
             "expected a command as a list, e.g. [\"/usr/local/bin/notify\", \"--to\", \"it@district.example\"]",
         )),
+        // A NUL byte cannot be passed to a program: the hook would fail to start, at the
+        // worst moment.
+        Some(command) if command.iter().any(|a| a.contains('\0')) => {
+            Err(config_error(key, "contains a NUL byte, which cannot be passed to a program"))
+        }
         Some(command) => Ok(command),
         None => Ok(Vec::new()),
     }
@@ -840,6 +1129,7 @@ fn validate_destination(
     raw: RawDestination,
     key: &str,
     resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
 ) -> Result<Destination> {
     let sftp_only: [(&str, bool); 11] = [
         ("host", raw.host.is_some()),
@@ -865,6 +1155,7 @@ fn validate_destination(
             let path = raw.path.ok_or_else(|| {
                 config_error(&format!("{key}.path"), "missing; a local destination needs path = \"folder\"")
             })?;
+            checked_path(&format!("{key}.path"), &path)?;
             Ok(Destination::Local { path: resolve(&path) })
         }
         DestinationKind::Sftp => {
@@ -877,9 +1168,40 @@ fn validate_destination(
             let host = raw.host.filter(|h| !h.trim().is_empty()).ok_or_else(|| {
                 config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name")
             })?;
+            let host_trimmed = host.trim();
+            if host_trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@') {
+                return Err(config_error(
+                    &format!("{key}.host"),
+                    format!(
+                        "expected a host name or IP address only (no sftp://, user@, folder or spaces; the user, port and remote_dir have keys of their own), found {host:?}"
+                    ),
+                ));
+            }
             let user = raw.user.filter(|u| !u.is_empty()).ok_or_else(|| {
                 config_error(&format!("{key}.user"), "missing; give the SFTP user name the vendor issued")
             })?;
+            checked_text(&format!("{key}.user"), &user)?;
+            let remote_dir = match raw.remote_dir {
+                None => ".".to_string(),
+                Some(dir) if dir.trim().is_empty() => {
+                    return Err(config_error(
+                        &format!("{key}.remote_dir"),
+                        "is empty; use remote_dir = \".\" for the login folder (the default when the key is left out), or name the folder",
+                    ));
+                }
+                Some(dir) => {
+                    checked_text(&format!("{key}.remote_dir"), &dir)?;
+                    dir
+                }
+            };
+            let timeout = checked_duration(
+                &format!("{key}.timeout"),
+                raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
+                false,
+                Duration::from_secs(1),
+                Duration::from_secs(3600),
+                " (every network operation would time out at once)",
+            )?;
             let auth = match (raw.password, raw.key_file) {
                 (Some(_), Some(_)) => {
                     return Err(config_error(
@@ -901,13 +1223,20 @@ fn validate_destination(
                         ));
                     }
                     SftpAuth::Password {
-                        password: load_secret(password, &format!("{key}.password"), resolve)?,
+                        password: load_secret(
+                            password,
+                            &format!("{key}.password"),
+                            resolve,
+                            secret_env_vars,
+                        )?,
                     }
                 }
                 (None, Some(key_file)) => SftpAuth::Key {
                     key_file: {
+                        checked_path(&format!("{key}.key_file"), &key_file)?;
                         let path = resolve(&key_file);
-                        if let Err(e) = std::fs::File::open(&path) {
+                        if let Err(e) = refuse_fifo_or_socket(&path).and_then(|()| std::fs::File::open(&path))
+                        {
                             return Err(config_error(
                                 &format!("{key}.key_file"),
                                 format!("cannot read the private key {}: {e}", path.display()),
@@ -918,7 +1247,7 @@ fn validate_destination(
                     },
                     key_passphrase: raw
                         .key_passphrase
-                        .map(|p| load_secret(p, &format!("{key}.key_passphrase"), resolve))
+                        .map(|p| load_secret(p, &format!("{key}.key_passphrase"), resolve, secret_env_vars))
                         .transpose()?,
                 },
             };
@@ -929,7 +1258,6 @@ fn validate_destination(
                         "both host_key and known_hosts are set; keep one",
                     ));
                 }
-                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
                 (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
                 (None, None) => {
                     return Err(config_error(
@@ -943,7 +1271,10 @@ fn validate_destination(
                         format!("expected an OpenSSH fingerprint like \"SHA256:Ke9c3Ry...\" (43 base64 characters after SHA256:), found {fp:?}"),
                     )
                 })?),
-                (None, Some(file)) => HostKeyPin::KnownHosts(resolve(&file)),
+                (None, Some(file)) => {
+                    checked_path(&format!("{key}.known_hosts"), &file)?;
+                    HostKeyPin::KnownHosts(resolve(&file))
+                }
             };
             Ok(Destination::Sftp(SftpDestination {
                 host: host.trim().to_string(),
@@ -951,8 +1282,8 @@ fn validate_destination(
                 user,
                 auth,
                 host_key,
-                remote_dir: raw.remote_dir.unwrap_or_else(|| ".".to_string()),
-                timeout: raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
+                remote_dir,
+                timeout,
                 attempts: raw.attempts.map_or(3, |a| a.0 as u32),
             }))
         }

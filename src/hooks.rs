@@ -1,6 +1,8 @@
 //! The failure hook: a district's own command (mail, a pager, a ticket), run when a job
 //! fails, with the run's history record as JSON on stdin and a few environment variables:
 //! SIS_EXTRACT_JOB, SIS_EXTRACT_RUN_ID, SIS_EXTRACT_OUTCOME, SIS_EXTRACT_ERROR.
+//! It inherits sis-extract's environment without the variables the config reads secrets
+//! from (and without any variable holding a loaded secret).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -21,7 +23,10 @@ pub fn on_failure(command: &[String], record: &RunRecord) {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let spawned = Command::new(program)
+    let mut command = Command::new(program);
+    // The hook gets the environment sis-extract was started with, minus every secret.
+    crate::secret::scrub_child_env(&mut command);
+    let spawned = command
         .args(args)
         .env("SIS_EXTRACT_JOB", &record.job)
         .env("SIS_EXTRACT_RUN_ID", &record.run_id)

@@ -12,7 +12,7 @@ use sis_extract::{
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use cli::{
@@ -73,7 +73,7 @@ fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<Exit
 }
 
 /// `schedule`: the service loop, or `--next N`.
-fn schedule(cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<ExitCode> {
+fn schedule(_cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<ExitCode> {
     if let Some(count) = args.next {
         let now = args.now.unwrap_or_else(chrono::Utc::now);
         print!("{}", schedule::print_next(&config, count, now)?);
@@ -89,12 +89,11 @@ fn schedule(cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<Ex
             to = report.delivery.location.as_str(),
             "run succeeded"
         ),
+        // One event, on stderr in the chosen format and in the log file; the causes
+        // (drivers' own messages) included, as a service has no -v to re-run with.
         Err(error) => {
             let text = secret::redact(&format!("{error:#}"));
             tracing::error!(job = job.name.as_str(), "run failed: {text}");
-            if !cli.quiet {
-                report_fatal(&error.context(format!("job {:?} failed", job.name)), cli.verbose > 0);
-            }
         }
     };
     schedule::serve(&config, &run_one)?;
@@ -146,18 +145,44 @@ fn check(cli: &Cli, args: &CheckArgs) -> Result<ExitCode> {
 }
 
 /// `validate PATH`: the same checks a run makes before delivery, on any set.
+/// A symbolic link as PATH is refused (naming its target, to pass instead): validate
+/// quotes what it reads, and must not be a way to show another file's content.
 fn validate(args: &ValidateArgs) -> Result<ExitCode> {
+    let metadata = match std::fs::symlink_metadata(&args.path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!(ConfigError(format!("{}: no such file or folder", args.path.display())))
+        }
+        Err(e) => bail!(ConfigError(format!("{}: {e}", args.path.display()))),
+    };
+    if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(&args.path).unwrap_or_default();
+        let resolved = match args.path.parent() {
+            Some(parent) if target.is_relative() => parent.join(&target),
+            _ => target.clone(),
+        };
+        bail!(ConfigError(format!(
+            "{} is a symbolic link to {}; validate does not follow links: pass {} itself",
+            args.path.display(),
+            target.display(),
+            resolved.display()
+        )));
+    }
     let unpacked;
-    let dir = if args.path.is_dir() {
+    let dir = if metadata.is_dir() {
         args.path.clone()
-    } else if args.path.is_file() {
+    } else if metadata.is_file() {
         unpacked = tempfile::tempdir()?;
         archive::extract_flat(&args.path, unpacked.path())?;
         unpacked.path().to_path_buf()
     } else {
-        bail!(ConfigError(format!("{}: no such file or folder", args.path.display())));
+        bail!(ConfigError(format!(
+            "{} is not a regular file or folder (a FIFO, socket or device); pass a OneRoster zip or folder",
+            args.path.display()
+        )));
     };
-    let report = output::validate::validate_dir(&dir)?;
+    let report = output::validate::validate_dir(&dir)
+        .with_context(|| format!("validating {}", args.path.display()))?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "OneRoster {} set {}", report.version.number(), args.path.display());
     for (file, rows) in &report.files {
@@ -182,7 +207,6 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
 
 /// `generate-fixture`: the seeded Campus-like district for the demo, tests and benchmarks.
 fn generate_fixture(args: &GenerateFixtureArgs) -> Result<ExitCode> {
-    use anyhow::Context;
     let options = fixture_generator::Options { students: args.students, seed: args.seed };
     let mut sql = std::io::BufWriter::new(
         std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?,
@@ -316,22 +340,20 @@ fn print_report(report: &pipeline::RunReport) {
 }
 
 /// One line that says what failed and what to do (our explanations, outermost first);
-/// with `-v`, the raw diagnostics of drivers and libraries below it.
+/// with `-v`, the raw diagnostics of drivers and libraries below it. With
+/// `--log-format json` it is one JSON line; with a log file it is recorded there too.
 fn report_fatal(error: &anyhow::Error, verbose: bool) {
     let explained: Vec<String> =
         error.chain().filter(|cause| !cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
     let details: Vec<String> =
         error.chain().filter(|cause| cause.is::<detail::Detail>()).map(|cause| cause.to_string()).collect();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "sis-extract: error: {}", secret::redact(&explained.join(": ")));
+    let message = explained.join(": ");
     if verbose {
-        for cause in details {
-            for line in secret::redact(&cause).lines().filter(|l| !l.trim().is_empty()) {
-                let _ = writeln!(err, "  caused by: {}", line.trim_end());
-            }
-        }
-    } else if !details.is_empty() {
-        let _ = writeln!(err, "sis-extract: (run with -v to see the driver's own message)");
+        logging::fatal(&message, &details, None);
+    } else if details.is_empty() {
+        logging::fatal(&message, &[], None);
+    } else {
+        logging::fatal(&message, &[], Some("run with -v to see the driver's own message"));
     }
 }
 

@@ -33,6 +33,23 @@ pub fn parse(expression: &str) -> Result<Cron> {
     Cron::from_str(expression).map_err(|e| anyhow!("{expression:?} is not a valid cron expression: {e}"))
 }
 
+/// How far ahead [`check_fires`] looks: a leap day (`0 0 29 2 *`) fires at least every
+/// eight years (2096, then 2104).
+const FIRES_WITHIN_YEARS: i64 = 10;
+
+/// Refuses an expression that never fires (`0 0 31 2 *`, February 31st) in the job's
+/// time zone. Otherwise it would pass validation and then stop `schedule` for every job.
+pub fn check_fires(cron: &Cron, expression: &str, timezone: Option<Tz>) -> Result<()> {
+    let now = Utc::now();
+    let limit = now + chrono::Duration::days(366 * FIRES_WITHIN_YEARS);
+    match next_fire(cron, timezone, now) {
+        Ok(next) if next <= limit => Ok(()),
+        _ => Err(anyhow!(
+            "{expression:?} never fires (no date matches it in the next {FIRES_WITHIN_YEARS} years; is it a day the month does not have, such as 31 in February?); check the day and month fields"
+        )),
+    }
+}
+
 /// The first fire time strictly after `after`, in the job's time zone (or the server's).
 pub fn next_fire(cron: &Cron, timezone: Option<Tz>, after: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let next = match timezone {
@@ -243,6 +260,19 @@ mod tests {
         let cron = parse("30 18 * * *").unwrap();
         let previous = previous_fire(&cron, Some(tz), utc("2026-11-24T15:00:00Z")).unwrap();
         assert_eq!(previous, tz.with_ymd_and_hms(2026, 11, 23, 18, 30, 0).unwrap().with_timezone(&Utc));
+    }
+
+    #[test]
+    fn expressions_that_never_fire_are_refused() {
+        for never in ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4 *", "0 0 31 6,9,11 *"] {
+            let cron = parse(never).unwrap();
+            let error = check_fires(&cron, never, Some(chrono_tz::America::Chicago)).unwrap_err().to_string();
+            assert!(error.contains("never fires"), "{never}: {error}");
+        }
+        for fires in ["0 0 29 2 *", "30 18 * * *", "0 0 31 * *", "0 0 31 1-2 *"] {
+            check_fires(&parse(fires).unwrap(), fires, Some(chrono_tz::America::Chicago)).unwrap();
+            check_fires(&parse(fires).unwrap(), fires, None).unwrap();
+        }
     }
 
     #[test]

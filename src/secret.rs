@@ -75,6 +75,37 @@ fn register(value: &str) {
     }
 }
 
+fn env_names() -> &'static Mutex<Vec<String>> {
+    static NAMES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    NAMES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Records that a secret was read from the environment variable `name`, so that no child
+/// process sis-extract starts receives it (see [`scrub_child_env`]).
+pub fn register_env_name(name: &str) {
+    let mut names = env_names().lock().unwrap_or_else(|e| e.into_inner());
+    if !names.iter().any(|n| n == name) {
+        names.push(name.to_owned());
+    }
+}
+
+/// Removes from `command`'s environment every variable a secret was read from, and every
+/// variable whose value holds a loaded secret (the same password exported under another
+/// name, e.g. `PGPASSWORD`). Every child process sis-extract starts goes through this:
+/// a district's hook script has no business with the database or SFTP password.
+pub fn scrub_child_env(command: &mut std::process::Command) {
+    for name in env_names().lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        command.env_remove(name);
+    }
+    let secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
+    for (name, value) in std::env::vars_os() {
+        let value = value.to_string_lossy();
+        if secrets.iter().any(|s| value.contains(s.as_str())) {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// Replaces every registered secret in `text` with `***`.
 pub fn redact(text: &str) -> String {
     let secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -107,5 +138,16 @@ mod tests {
             redact("login failed for PWD={pa;ss}}word-unit} and pa;ss}word-unit"),
             "login failed for PWD=*** and ***"
         );
+    }
+
+    #[test]
+    fn child_processes_do_not_inherit_secret_variables() {
+        register_env_name("SIS_EXTRACT_UNIT_SECRET_NAME");
+        let mut command = std::process::Command::new("true");
+        command.env("SIS_EXTRACT_UNIT_SECRET_NAME", "x");
+        scrub_child_env(&mut command);
+        let removed: Vec<_> =
+            command.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_owned()).collect();
+        assert!(removed.iter().any(|k| k == "SIS_EXTRACT_UNIT_SECRET_NAME"), "{removed:?}");
     }
 }

@@ -3,7 +3,11 @@
 //! formats, unique `sourcedId`s and referential integrity.
 //!
 //! Two streaming passes over the files: the first collects every file's ids, the second
-//! checks each row. Memory holds the id sets, not the rows.
+//! checks each row. Memory holds the id sets, not the rows: a record (a row, with its
+//! quoted line breaks) longer than [`MAX_RECORD_BYTES`] stops validation with an error,
+//! and problem messages are cut to [`MAX_MESSAGE_BYTES`], so one giant field cannot fill
+//! memory. Set files that are symbolic links or not regular files are refused, never
+//! followed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -15,6 +19,14 @@ use super::oneroster::{self, BOOLEAN_FIELDS, CEDS_GRADES, DATE_FIELDS, FileSpec,
 
 /// Problems kept in memory for the report; beyond this only the count grows.
 const MAX_KEPT: usize = 100_000;
+
+/// The longest CSV record (header or row, including quoted line breaks) validate reads.
+/// OneRoster rows are a few hundred bytes; a longer one is not a roster, or a quote that
+/// is never closed.
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+
+/// Problem messages quote values; a longer message keeps its start and end.
+pub const MAX_MESSAGE_BYTES: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -88,8 +100,148 @@ impl Collector {
     fn add(&mut self, file: &str, row: u64, column: &str, message: String) {
         self.total += 1;
         if self.problems.len() < MAX_KEPT {
+            let message = shorten(message, MAX_MESSAGE_BYTES);
             self.problems.push(Problem { file: file.to_string(), row, column: column.to_string(), message });
         }
+    }
+}
+
+/// `text` cut to about `max` bytes: its start and its end, with what was left out counted.
+fn shorten(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let half = max / 2;
+    let mut head = half;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - half;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} …({} bytes left out)… {}", &text[..head], tail - head, &text[tail..])
+}
+
+/// Where the CSV reader is in a record, to find where records end as the csv crate does
+/// (RFC 4180: a quote opens a quoted field only at the start of a field, `""` inside one is
+/// a quote, and a line break inside quotes is part of the field).
+#[derive(Clone, Copy, PartialEq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+/// Passes a CSV file through, failing with a clear error when one record grows past
+/// [`MAX_RECORD_BYTES`]: the csv crate itself would buffer a 2 GiB field whole.
+struct RecordLimit<R> {
+    inner: R,
+    file: String,
+    state: Quoting,
+    record_bytes: u64,
+    /// 1-based line where the current record started, and the current line.
+    record_line: u64,
+    line: u64,
+    failed: bool,
+}
+
+impl<R> RecordLimit<R> {
+    fn new(inner: R, file: String) -> Self {
+        RecordLimit {
+            inner,
+            file,
+            state: Quoting::FieldStart,
+            record_bytes: 0,
+            record_line: 1,
+            line: 1,
+            failed: false,
+        }
+    }
+
+    fn too_long(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            RecordTooLong(format!(
+                "{}: the record starting on line {} is longer than {} MiB, the limit for one row; OneRoster rows are a few hundred bytes, so this is not a roster file or a quote is never closed; fix the file (or its export) and validate again",
+                self.file,
+                self.record_line,
+                MAX_RECORD_BYTES / (1024 * 1024)
+            )),
+        )
+    }
+}
+
+/// The error [`RecordLimit`] reports; validation stops on it.
+#[derive(Debug)]
+struct RecordTooLong(String);
+
+impl fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+impl<R: std::io::Read> std::io::Read for RecordLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(self.too_long());
+        }
+        let n = self.inner.read(buf)?;
+        for &byte in &buf[..n] {
+            self.record_bytes += 1;
+            if byte == b'\n' {
+                self.line += 1;
+            }
+            let end_of_record = match (self.state, byte) {
+                (Quoting::Quoted, b'"') => {
+                    self.state = Quoting::QuoteInQuoted;
+                    false
+                }
+                (Quoting::Quoted, _) => false,
+                (Quoting::FieldStart, b'"') => {
+                    self.state = Quoting::Quoted;
+                    false
+                }
+                (Quoting::QuoteInQuoted, b'"') => {
+                    self.state = Quoting::Quoted;
+                    false
+                }
+                (_, b',') => {
+                    self.state = Quoting::FieldStart;
+                    false
+                }
+                (_, b'\n' | b'\r') => true,
+                _ => {
+                    self.state = Quoting::Unquoted;
+                    false
+                }
+            };
+            if end_of_record {
+                self.state = Quoting::FieldStart;
+                self.record_bytes = 0;
+                self.record_line = self.line;
+            } else if self.record_bytes > MAX_RECORD_BYTES {
+                self.failed = true;
+                return Err(self.too_long());
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Stops on an I/O error (a read failure, or a record past the limit): reading on would
+/// only repeat it.
+fn fatal(error: &csv::Error) -> Option<anyhow::Error> {
+    match error.kind() {
+        csv::ErrorKind::Io(io) => Some(match io.get_ref().and_then(|e| e.downcast_ref::<RecordTooLong>()) {
+            Some(too_long) => anyhow::anyhow!("{too_long}"),
+            None => anyhow::anyhow!("reading the set: {io}"),
+        }),
+        _ => None,
     }
 }
 
@@ -149,13 +301,14 @@ pub fn reference_target(file: &str, field: &str) -> Option<&'static str> {
 
 /// Validates the OneRoster set in `dir` (CSV files at its root).
 pub fn validate_dir(dir: &Path) -> Result<Report> {
+    check_set_folder(dir)?;
     let mut out = Collector { problems: Vec::new(), total: 0 };
     let (version, modes) = read_manifest(dir, &mut out)?;
 
     // Which files are there, and is that what the manifest says?
     let mut present: Vec<&'static FileSpec> = Vec::new();
     for spec in oneroster::files(version) {
-        let exists = csv_path(dir, spec.name).is_file();
+        let exists = set_file_exists(dir, spec.name)?;
         let mode = modes.get(spec.name).map(String::as_str);
         match (exists, mode) {
             (true, Some("bulk" | "delta")) => present.push(spec),
@@ -198,10 +351,22 @@ pub fn validate_dir(dir: &Path) -> Result<Report> {
         let file = format!("{}.csv", spec.name);
         let mut set = HashSet::new();
         let mut reader = open(dir, spec.name)?;
-        let sourced_id = reader.headers().ok().and_then(|h| h.iter().position(|c| c == "sourcedId"));
+        let sourced_id = match reader.headers() {
+            Ok(h) => h.iter().position(|c| c == "sourcedId"),
+            Err(e) => match fatal(&e) {
+                Some(error) => return Err(error),
+                None => None,
+            },
+        };
         if let Some(column) = sourced_id {
             for (index, record) in reader.records().enumerate() {
-                let Ok(record) = record else { continue };
+                let record = match record {
+                    Ok(record) => record,
+                    Err(e) => match fatal(&e) {
+                        Some(error) => return Err(error),
+                        None => continue,
+                    },
+                };
                 let id = record.get(column).unwrap_or_default();
                 if !id.is_empty() && !set.insert(id.to_string()) {
                     out.add(
@@ -230,10 +395,65 @@ fn csv_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.csv"))
 }
 
-fn open(dir: &Path, name: &str) -> Result<csv::Reader<std::fs::File>> {
+/// Whether `NAME.csv` is in the set; a symbolic link or anything but a regular file there
+/// is an error, so that validate never echoes the content of a file it was pointed to.
+fn set_file_exists(dir: &Path, name: &str) -> Result<bool> {
     let path = csv_path(dir, name);
-    let file = std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(csv::ReaderBuilder::new().flexible(true).from_reader(file))
+    match std::fs::symlink_metadata(&path) {
+        Ok(metadata) => {
+            refuse_unless_regular(&path, &metadata)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn refuse_unless_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+    if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+        anyhow::bail!(
+            "{} is a symbolic link (to {target}); validate reads only regular files in a set folder and does not follow links: copy the file into the folder",
+            path.display()
+        );
+    }
+    if !metadata.is_file() {
+        anyhow::bail!(
+            "{} is not a regular file (a folder, FIFO, socket or device); a set holds only regular CSV files",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses every `.csv` entry of `dir` that is a symbolic link or not a regular file.
+fn check_set_folder(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if entry.file_name().to_string_lossy().to_ascii_lowercase().ends_with(".csv") {
+            let metadata = entry.metadata().with_context(|| format!("reading {}", entry.path().display()))?;
+            refuse_unless_regular(&entry.path(), &metadata)?;
+        }
+    }
+    Ok(())
+}
+
+fn open(dir: &Path, name: &str) -> Result<csv::Reader<RecordLimit<std::fs::File>>> {
+    let path = csv_path(dir, name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        // Never through a link planted after the check, and never blocked on a FIFO.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(&path).with_context(|| format!("reading {}", path.display()))?;
+    let metadata = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+    refuse_unless_regular(&path, &metadata)?;
+    let limited = RecordLimit::new(file, format!("{name}.csv"));
+    Ok(csv::ReaderBuilder::new().flexible(true).from_reader(limited))
 }
 
 fn strip_bom(text: &str) -> &str {
@@ -243,14 +463,18 @@ fn strip_bom(text: &str) -> &str {
 /// Reads manifest.csv: the version and each file's mode.
 fn read_manifest(dir: &Path, out: &mut Collector) -> Result<(Version, BTreeMap<String, String>)> {
     let mut modes = BTreeMap::new();
-    let path = dir.join("manifest.csv");
-    if !path.is_file() {
+    if !set_file_exists(dir, "manifest")? {
         out.add("manifest.csv", 0, "", "missing: every OneRoster set starts with manifest.csv".to_string());
         return Ok((Version::V1_1, modes));
     }
     let mut reader = open(dir, "manifest")?;
-    let headers: Vec<String> =
-        reader.headers().map(|h| h.iter().map(|c| strip_bom(c).to_string()).collect()).unwrap_or_default();
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| strip_bom(c).to_string()).collect(),
+        Err(e) => match fatal(&e) {
+            Some(error) => return Err(error),
+            None => Vec::new(),
+        },
+    };
     if headers != ["propertyName", "value"] {
         out.add(
             "manifest.csv",
@@ -268,7 +492,10 @@ fn read_manifest(dir: &Path, out: &mut Collector) -> Result<(Version, BTreeMap<S
                     (index as u64 + 2, r.get(1).unwrap_or_default().to_string()),
                 );
             }
-            Err(e) => out.add("manifest.csv", index as u64 + 2, "", format!("unreadable row: {e}")),
+            Err(e) => match fatal(&e) {
+                Some(error) => return Err(error),
+                None => out.add("manifest.csv", index as u64 + 2, "", format!("unreadable row: {e}")),
+            },
         }
     }
     let version = match properties.get("oneroster.version").map(|(_, v)| v.as_str()) {
@@ -329,6 +556,9 @@ fn check_file(
             h.iter().enumerate().map(|(i, c)| if i == 0 { strip_bom(c) } else { c }.to_string()).collect()
         }
         Err(e) => {
+            if let Some(error) = fatal(&e) {
+                return Err(error);
+            }
             out.add(&file, 1, "", format!("unreadable header: {e}"));
             return Ok(0);
         }
@@ -368,6 +598,9 @@ fn check_file(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                if let Some(error) = fatal(&e) {
+                    return Err(error);
+                }
                 out.add(&file, row, "", format!("unreadable row: {e}"));
                 continue;
             }
@@ -493,6 +726,39 @@ fn check_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_limited(text: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut RecordLimit::new(text, "t.csv".into()), &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn records_are_limited_not_files() {
+        let row = format!("{},x\r\n", "a".repeat(1000));
+        // Many short records: fine, however long the file.
+        assert!(read_limited(row.repeat(5000).as_bytes()).is_ok());
+        // One long unquoted record.
+        let long = format!("id\n{}\n", "a".repeat(MAX_RECORD_BYTES as usize + 1));
+        let error = read_limited(long.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("t.csv: the record starting on line 2 is longer than 1 MiB"), "{error}");
+        // Line breaks inside quotes do not end a record; "" does not close the quotes.
+        let quoted = format!("id\n\"{}\"\n", "a\"\"\n".repeat(MAX_RECORD_BYTES as usize / 4 + 1));
+        let error = read_limited(quoted.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("starting on line 2"), "{error}");
+        // A quote inside an unquoted field is a plain character (as the csv crate reads it):
+        // it opens nothing, so the records after it are short ones.
+        let stray = format!("id,name\n1,O\"Brien\n{}", row.repeat(2000));
+        assert!(read_limited(stray.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn long_messages_keep_their_start_and_end() {
+        let message = format!("{:?} is not one of: a, b", "x".repeat(10_000));
+        let short = shorten(message, MAX_MESSAGE_BYTES);
+        assert!(short.len() < MAX_MESSAGE_BYTES + 40, "{}", short.len());
+        assert!(short.starts_with("\"xxx") && short.ends_with("is not one of: a, b"), "{short}");
+    }
 
     #[test]
     fn problems_read_well() {
