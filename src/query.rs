@@ -46,7 +46,7 @@ pub enum SqlDialect {
 
 impl SqlDialect {
     pub const ALL: [SqlDialect; 4] =
-        [SqlDialect::SqlServer, SqlDialect::Generic, SqlDialect::PostgreSql, SqlDialect::Sqlite];
+        [SqlDialect::SqlServer, SqlDialect::PostgreSql, SqlDialect::Sqlite, SqlDialect::Generic];
 
     /// The dialect of a database product, from the name its ODBC driver reports
     /// (`SQL_DBMS_NAME`, e.g. "Microsoft SQL Server", "PostgreSQL", "SQLite").

@@ -79,6 +79,9 @@ pub struct Source {
     max_text_length: usize,
     /// Whether the driver's narrow text is known to be UTF-8 (see [`Source::connect`]).
     narrow_text_is_utf8: bool,
+    /// The PostgreSQL session's client encoding while text is fetched narrow: `UTF8`, or
+    /// `SQL_ASCII` for a database of that encoding (see [`Source::accept_sql_ascii_bytes`]).
+    session_encoding: &'static str,
     /// What the driver calls the database product, e.g. "PostgreSQL", "Microsoft SQL Server".
     pub dbms: String,
     /// The SQL dialect of that product: query text is vetted and sent in this dialect.
@@ -241,6 +244,7 @@ impl Source {
             memory_budget: config.memory_budget,
             max_text_length: config.max_text_length,
             narrow_text_is_utf8: false,
+            session_encoding: "UTF8",
             dbms,
             dialect,
         };
@@ -254,6 +258,9 @@ impl Source {
         source.narrow_text_is_utf8 = source
             .session_text_is_utf8(cs.sets_utf8_session)
             .context("reading the PostgreSQL session's client encoding")?;
+        if source.narrow_text_is_utf8 && source.dialect == SqlDialect::PostgreSql {
+            source.accept_sql_ascii_bytes()?;
+        }
         Ok(source)
     }
 
@@ -286,6 +293,22 @@ impl Source {
         Ok(false)
     }
 
+    /// A `SQL_ASCII` database holds bytes, not characters, and PostgreSQL refuses to send
+    /// one that is not UTF-8 to a UTF-8 session ("invalid byte sequence"), failing the
+    /// whole night. For such a database the session is switched to `SQL_ASCII` too: the
+    /// server then sends the bytes as stored, psqlODBC (which still believes the session
+    /// is UTF-8) hands them over, and an invalid one becomes U+FFFD with a warning.
+    fn accept_sql_ascii_bytes(&mut self) -> Result<()> {
+        let server = self.first_value("SELECT current_setting('server_encoding')")?.unwrap_or_default();
+        if server.eq_ignore_ascii_case("SQL_ASCII") {
+            self.connection
+                .execute("SET client_encoding = 'SQL_ASCII'", (), None)
+                .context("making the session of a SQL_ASCII database pass its bytes through")?;
+            self.session_encoding = "SQL_ASCII";
+        }
+        Ok(())
+    }
+
     fn client_encoding(&self) -> Result<String> {
         Ok(self.first_value("SELECT current_setting('client_encoding')")?.unwrap_or_default())
     }
@@ -316,7 +339,7 @@ impl Source {
         // query could have changed it with set_config(…).
         if self.narrow_text_is_utf8 && self.dialect == SqlDialect::PostgreSql {
             let encoding = self.client_encoding()?;
-            if !encoding.eq_ignore_ascii_case("UTF8") {
+            if !encoding.eq_ignore_ascii_case(self.session_encoding) {
                 bail!(
                     "{file}: the session's client encoding was changed to {encoding:?} by an earlier query; \
                      sis-extract needs UTF8. Remove the set_config('client_encoding', …) from the job's queries"
@@ -762,11 +785,9 @@ impl Source {
     /// query already wrapped as `SELECT * FROM (…) AS sis_extract_query`.
     fn with_times_as_server_text(&self, text: &str, file: &str) -> Result<String> {
         let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok(text.to_string()) };
-        let mut prepared = self
-            .connection
-            .prepare(text)
-            .map_err(|e| explain_query_error(e, file, self.config_query_timeout))?;
-        let count = prepared.num_result_cols()?;
+        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
+        let mut prepared = self.connection.prepare(text).map_err(explain)?;
+        let count = prepared.num_result_cols().map_err(explain)?;
         let mut list = Vec::with_capacity(count.max(0) as usize);
         let mut any = false;
         let mut names: Vec<String> = Vec::new();

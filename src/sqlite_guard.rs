@@ -166,7 +166,7 @@ mod imp {
                 let value = text(second).map(|v| v.to_ascii_lowercase());
                 match (pragma.as_str(), value.as_deref()) {
                     ("writable_schema" | "trusted_schema", Some(_)) => SQLITE_DENY,
-                    ("query_only", Some(v)) if matches!(v, "0" | "off" | "false" | "no") => SQLITE_DENY,
+                    ("query_only", Some("0" | "off" | "false" | "no")) => SQLITE_DENY,
                     _ => SQLITE_OK,
                 }
             }

@@ -1,2 +1,2 @@
--- expect: TABLE … is not a SELECT
+-- expect: could not be parsed
 TABLE hostile_victim

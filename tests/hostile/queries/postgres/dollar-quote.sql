@@ -1,2 +1,2 @@
--- expect: as PostgreSQL reads the text
+-- expect: a second statement starts here
 SELECT $$'$$ AS a; COMMIT; BEGIN READ WRITE; DELETE FROM hostile_victim; COMMIT; -- '
