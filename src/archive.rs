@@ -370,15 +370,11 @@ pub const MAX_ENTRIES: usize = 100;
 /// entries, an entry larger than [`MAX_ENTRY_BYTES`] or a whole larger than
 /// [`MAX_UNPACKED_BYTES`] is refused rather than written.
 pub fn extract_flat(zip: &Path, dir: &Path) -> Result<Vec<String>> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        // Never through a symbolic link, never blocked on a FIFO.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let file = options.open(zip).with_context(|| format!("reading {}", zip.display()))?;
+    // Never through a symbolic link, never blocked on a FIFO.
+    let file = crate::fsutil::safe_options()
+        .read(true)
+        .open(zip)
+        .with_context(|| format!("reading {}", zip.display()))?;
     if !file.metadata().with_context(|| format!("reading {}", zip.display()))?.is_file() {
         anyhow::bail!("{} is not a regular file", zip.display());
     }

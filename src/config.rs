@@ -445,17 +445,7 @@ pub fn load_for_check(path: &Path) -> Result<Config> {
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    let secs = d.as_secs();
-    let text = if d.subsec_millis() != 0 {
-        format!("{}ms", d.as_millis())
-    } else if secs != 0 && secs % 3600 == 0 {
-        format!("{}h", secs / 3600)
-    } else if secs != 0 && secs % 60 == 0 {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{secs}s")
-    };
-    s.serialize_str(&text)
+    s.serialize_str(&describe_duration(*d))
 }
 
 fn serialize_timezone<S: serde::Serializer>(tz: &Option<chrono_tz::Tz>, s: S) -> Result<S::Ok, S::Error> {
@@ -722,6 +712,8 @@ fn checked_duration(
     Ok(value)
 }
 
+/// A duration in the config's own notation (`500ms`, `90s`, `5m`, `2h`), for `config`
+/// and for messages.
 fn describe_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if d.subsec_millis() != 0 {

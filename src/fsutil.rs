@@ -39,8 +39,9 @@ pub fn kind(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Options that never follow a link in the last component and never block on a FIFO.
-fn safe_options() -> OpenOptions {
+/// Options that never follow a link in the last component, never block on a FIFO, and
+/// create files 0600.
+pub fn safe_options() -> OpenOptions {
     #[allow(unused_mut)]
     let mut options = OpenOptions::new();
     #[cfg(unix)]

@@ -85,13 +85,8 @@ pub fn acquire(history_file: &Path, job: &str) -> Result<JobLock> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     for _ in 0..3 {
-        let mut options = std::fs::OpenOptions::new();
+        let mut options = crate::fsutil::safe_options();
         options.read(true).write(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).mode(0o600);
-        }
         let mut file = match options.open(&path) {
             Ok(file) => file,
             Err(e) => match std::fs::symlink_metadata(&path) {

@@ -263,19 +263,9 @@ impl DailyFile {
 /// Opens (or creates, mode 0600) one day's log file for appending, refusing anything
 /// but a regular file of this user with a single link.
 fn open_log_file(path: &Path) -> Result<File, String> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::fsutil::safe_options();
     options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(unix))]
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(format!(
             "{} is a symbolic link; sis-extract does not write its log through one",

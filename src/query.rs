@@ -97,17 +97,20 @@ pub struct SqlFile {
 }
 
 impl SqlFile {
-    /// The text to send to a server of `dialect`: vetted again under that dialect's lexer
-    /// and grammar, comments blanked and the final `;` dropped by that same lexer. On
-    /// PostgreSQL and SQLite it is wrapped as `SELECT * FROM (…) AS sis_extract_query`: if
-    /// a `;` were still hidden from the vetting, the server's own parser would reject the
-    /// whole text instead of running a second statement.
-    pub fn text_for(&self, dialect: SqlDialect) -> Result<String> {
+    /// The statement to send to a server of `dialect`: vetted again under that dialect's
+    /// lexer and grammar, comments blanked and the final `;` dropped by that same lexer.
+    /// It still has to be put in its [`send_form`] (or [`wrapped`]) before it is sent.
+    pub fn vetted_for(&self, dialect: SqlDialect) -> Result<String> {
         let file = self.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         vet_for(&self.text, dialect).map_err(|r| {
             anyhow!("{file} {r} (as {} reads it, the server this job is connected to)", dialect.label())
         })?;
-        Ok(send_form(&without_comments_and_final_semicolon(&self.text, dialect), dialect))
+        Ok(without_comments_and_final_semicolon(&self.text, dialect))
+    }
+
+    /// [`SqlFile::vetted_for`] in its [`send_form`]: the text as sent to such a server.
+    pub fn text_for(&self, dialect: SqlDialect) -> Result<String> {
+        Ok(send_form(&self.vetted_for(dialect)?, dialect))
     }
 }
 
@@ -118,11 +121,16 @@ impl SqlFile {
 /// does not allow `WITH` or `ORDER BY` in a derived table, so its text goes as it is.)
 pub fn send_form(sent: &str, dialect: SqlDialect) -> String {
     match dialect {
-        SqlDialect::PostgreSql | SqlDialect::Sqlite => {
-            format!("SELECT * FROM (\n{sent}\n) AS sis_extract_query")
-        }
+        SqlDialect::PostgreSql | SqlDialect::Sqlite => wrapped(sent, "*"),
         SqlDialect::SqlServer | SqlDialect::Generic => sent.to_string(),
     }
+}
+
+/// `SELECT {select_list} FROM (sent) AS sis_extract_query`: the wrapped form of
+/// [`send_form`], with a select list of the caller's over the query's columns (which it
+/// names `sis_extract_query."column"`).
+pub fn wrapped(sent: &str, select_list: &str) -> String {
+    format!("SELECT {select_list} FROM (\n{sent}\n) AS sis_extract_query")
 }
 
 /// Loads every `.sql` file of `dir`, in name order, and vets each. The folder's file names

@@ -23,7 +23,7 @@ use odbc_api::{
 
 use crate::check::{Chain, Step};
 use crate::config::{SourceConfig, connection_string_pairs};
-use crate::query::{SqlDialect, SqlFile};
+use crate::query::{SqlDialect, SqlFile, send_form, wrapped};
 use crate::secret;
 
 /// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
@@ -346,13 +346,12 @@ impl Source {
                 );
             }
         }
-        let mut text = query.text_for(self.dialect)?;
-        let mut nul_check = false;
-        match self.dialect {
-            SqlDialect::PostgreSql => text = self.with_times_as_server_text(&text, &file)?,
-            SqlDialect::Sqlite => (text, nul_check) = self.with_nul_check(&text, &file)?,
-            SqlDialect::SqlServer | SqlDialect::Generic => {}
-        }
+        let sent = query.vetted_for(self.dialect)?;
+        let (text, nul_check) = match self.dialect {
+            SqlDialect::PostgreSql => (self.with_times_as_server_text(&sent, &file)?, false),
+            SqlDialect::Sqlite => (self.with_nul_check(&sent, &file)?, true),
+            SqlDialect::SqlServer | SqlDialect::Generic => (send_form(&sent, self.dialect), false),
+        };
         let mut statement = self.connection.preallocate()?;
         let timeout = self.config_query_timeout.as_secs() as usize;
         if timeout > 0 {
@@ -456,17 +455,7 @@ impl Source {
         let mut descs = Vec::with_capacity(count as usize);
         for i in 1..=count as u16 {
             let name = cursor.col_name(i)?;
-            if name.trim().is_empty() {
-                bail!(
-                    "{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`"
-                );
-            }
-            if let Some(other) = names.iter().position(|n| n.eq_ignore_ascii_case(&name)) {
-                bail!(
-                    "{file}: result columns {} and {i} are both named {name:?}; give each column a unique name with AS",
-                    other + 1
-                );
-            }
+            check_column_name(&names, &name, i.into(), file)?;
             let data_type = cursor.col_data_type(i)?;
             let mut display = || {
                 let display = cursor.col_display_size(i).ok().flatten().map_or(0, |n| n.get());
@@ -561,6 +550,32 @@ impl Source {
             (ColumnKind::Utf16Text, BufferDesc::WText { max_str_len: units })
         }
     }
+}
+
+/// A result column needs a name of its own: it becomes a CSV header (`number` counts
+/// from 1, for the message).
+fn check_column_name(earlier: &[String], name: &str, number: usize, file: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        bail!(
+            "{file}: result column {number} has no name; give it one with AS, e.g. `SELECT count(*) AS total`"
+        );
+    }
+    if let Some(other) = earlier.iter().position(|n| n.eq_ignore_ascii_case(name)) {
+        bail!(
+            "{file}: result columns {} and {number} are both named {name:?}; give each column a unique name with AS",
+            other + 1
+        );
+    }
+    Ok(())
+}
+
+/// `"name"`, with any `"` in it doubled: a quoted identifier in PostgreSQL and SQLite.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn is_date_or_time(data_type: DataType) -> bool {
+    matches!(data_type, DataType::Date | DataType::Time { .. } | DataType::Timestamp { .. })
 }
 
 /// How one column is fetched (see [`Source::fetch_as`]).
@@ -740,21 +755,8 @@ impl Source {
     /// Prepares `query` and describes its result columns without fetching any row.
     pub fn describe_query(&self, query: &SqlFile) -> Result<Vec<(String, String)>> {
         let file = format!("{}.sql", query.name);
-        let text = query.text_for(self.dialect)?;
-        let mut prepared = self
-            .connection
-            .prepare(&text)
-            .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
-        let count = prepared
-            .num_result_cols()
-            .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
-        let mut columns = Vec::new();
-        for i in 1..=count.max(0) as u16 {
-            let name = prepared.col_name(i)?;
-            let data_type = prepared.col_data_type(i)?;
-            columns.push((name, sql_type_name(data_type)));
-        }
-        Ok(columns)
+        let columns = self.prepared_columns(&query.text_for(self.dialect)?, &file)?;
+        Ok(columns.into_iter().map(|(name, data_type)| (name, sql_type_name(data_type))).collect())
     }
 
     /// What the database says about the session's read-only state, where it can say.
@@ -781,83 +783,67 @@ impl Source {
     /// and writes its own rendering: `infinity` becomes `0000-00-00`, a BC date loses its
     /// era, year 294276 becomes 2942, a time zone offset is dropped. So such columns are
     /// cast to text by the server itself: `SELECT "a", "d"::text AS "d" FROM (…)`. The
-    /// query is described first (prepared, not run) to find them; `text` is the vetted
-    /// query already wrapped as `SELECT * FROM (…) AS sis_extract_query`.
-    fn with_times_as_server_text(&self, text: &str, file: &str) -> Result<String> {
-        let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok(text.to_string()) };
-        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
-        let mut prepared = self.connection.prepare(text).map_err(explain)?;
-        let count = prepared.num_result_cols().map_err(explain)?;
-        let mut list = Vec::with_capacity(count.max(0) as usize);
-        let mut any = false;
-        let mut names: Vec<String> = Vec::new();
-        for i in 1..=count.max(0) as u16 {
-            let name = prepared.col_name(i)?;
-            if names.iter().any(|n| n == &name) {
+    /// query (in its send form) is described first, prepared and not run, to find them.
+    fn with_times_as_server_text(&self, sent: &str, file: &str) -> Result<String> {
+        let plain = send_form(sent, SqlDialect::PostgreSql);
+        let columns = self.prepared_columns(&plain, file)?;
+        let mut names: Vec<&str> = Vec::with_capacity(columns.len());
+        let mut list = Vec::with_capacity(columns.len());
+        for (name, data_type) in &columns {
+            if names.contains(&name.as_str()) {
                 // `describe` names the duplicate; a cast would only make PostgreSQL's
                 // "ambiguous" message take its place.
-                return Ok(text.to_string());
+                return Ok(plain);
             }
-            names.push(name.clone());
-            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-            match prepared.col_data_type(i)? {
-                DataType::Date | DataType::Time { .. } | DataType::Timestamp { .. } => {
-                    any = true;
-                    list.push(format!("{quoted}::text AS {quoted}"));
-                }
-                _ => list.push(quoted),
-            }
+            names.push(name);
+            let quoted = quote_identifier(name);
+            list.push(if is_date_or_time(*data_type) {
+                format!("{quoted}::text AS {quoted}")
+            } else {
+                quoted
+            });
         }
-        if !any {
-            return Ok(text.to_string());
+        if !columns.iter().any(|(_, data_type)| is_date_or_time(*data_type)) {
+            return Ok(plain);
         }
-        Ok(format!("SELECT {} FROM ({inner}", list.join(", ")))
+        Ok(wrapped(sent, &list.join(", ")))
     }
 
     /// The SQLite driver cuts a text value at its first NUL byte, silently. So every
     /// column is checked by SQLite itself, in one extra last column that names the first
     /// column of the row holding a NUL (or is NULL): `SELECT *, CASE WHEN instr("a",
-    /// char(0)) > 0 THEN 'a' … END FROM (…)`. Returns the text and whether the column was
-    /// added; `text` is the vetted query wrapped as `SELECT * FROM (…) AS sis_extract_query`.
-    fn with_nul_check(&self, text: &str, file: &str) -> Result<(String, bool)> {
-        let Some(inner) = text.strip_prefix("SELECT * FROM (") else { return Ok((text.to_string(), false)) };
+    /// char(0)) > 0 THEN 'a' … END FROM (…)`.
+    fn with_nul_check(&self, sent: &str, file: &str) -> Result<String> {
         // The names as the query itself gives them: through `SELECT *` SQLite would rename
-        // a duplicate `id` to `id:1`, hiding the mistake `describe` reports.
-        let query = inner.strip_prefix('\n').unwrap_or(inner);
-        let query = query.strip_suffix("\n) AS sis_extract_query").unwrap_or(query);
-        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
-        let mut prepared = self.connection.prepare(query).map_err(explain)?;
-        let count = prepared.num_result_cols().map_err(explain)?;
+        // a duplicate `id` to `id:1`, hiding the mistake, so they are checked here.
         let mut names: Vec<String> = Vec::new();
-        for i in 1..=count.max(0) as u16 {
-            let name = prepared.col_name(i)?;
-            if name.trim().is_empty() {
-                bail!(
-                    "{file}: result column {i} has no name; give it one with AS, e.g. `SELECT count(*) AS total`"
-                );
-            }
-            if let Some(other) = names.iter().position(|n| n.eq_ignore_ascii_case(&name)) {
-                bail!(
-                    "{file}: result columns {} and {i} are both named {name:?}; give each column a unique name with AS",
-                    other + 1
-                );
-            }
+        for (i, (name, _)) in self.prepared_columns(sent, file)?.into_iter().enumerate() {
+            check_column_name(&names, &name, i + 1, file)?;
             names.push(name);
-        }
-        if names.is_empty() {
-            return Ok((text.to_string(), false));
         }
         let arms: Vec<String> = names
             .iter()
             .map(|name| {
                 format!(
-                    "WHEN instr(sis_extract_query.\"{}\", char(0)) > 0 THEN '{}'",
-                    name.replace('"', "\"\""),
+                    "WHEN instr(sis_extract_query.{}, char(0)) > 0 THEN '{}'",
+                    quote_identifier(name),
                     name.replace('\'', "''")
                 )
             })
             .collect();
-        Ok((format!("SELECT *, CASE {} END AS sis_extract_nul_check FROM ({inner}", arms.join(" ")), true))
+        Ok(wrapped(sent, &format!("*, CASE {} END AS sis_extract_nul_check", arms.join(" "))))
+    }
+
+    /// The names and types of the result columns of `sql`, prepared and not run.
+    fn prepared_columns(&self, sql: &str, file: &str) -> Result<Vec<(String, DataType)>> {
+        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
+        let mut prepared = self.connection.prepare(sql).map_err(explain)?;
+        let count = prepared.num_result_cols().map_err(explain)?;
+        (1..=count.max(0) as u16)
+            .map(|i| {
+                Ok((prepared.col_name(i).map_err(explain)?, prepared.col_data_type(i).map_err(explain)?))
+            })
+            .collect()
     }
 
     /// Whether this SQLite connection refuses `load_extension()` itself (the authorizer of

@@ -449,14 +449,7 @@ fn schedule_failed_runs_are_json_and_logged() {
         "config.toml",
         &config.replace("format = \"csv\"", "format = \"csv\"\nschedule = \"30 18 * * *\"\ncatch_up = true"),
     );
-    let week_ago =
-        (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    ws.write(
-        "history.jsonl",
-        &format!(
-            "{{\"run_id\":\"old\",\"job\":\"j\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
-        ),
-    );
+    ws.write("history.jsonl", &common::success_a_week_ago("j"));
     let mut child = Command::new(common::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "--log-format", "json", "schedule"])

@@ -88,6 +88,21 @@ fn sqlite_workspace(setup: &str) -> Workspace {
     ws
 }
 
+/// Runs `ws`'s job with the corpus file's text as its one query: it must be refused
+/// (exit 1) with the file's expected message.
+fn assert_refused(ws: &Workspace, (path, text, expect): &(PathBuf, String, String)) -> common::Run {
+    ws.write("q/attempt.sql", text);
+    let run = ws.run(&["run"]);
+    assert_eq!(run.code, 1, "{}: must be refused\n{}", path.display(), run.stderr);
+    assert!(
+        run.stderr.contains(expect.as_str()),
+        "{}: expected {expect:?} in\n{}",
+        path.display(),
+        run.stderr
+    );
+    run
+}
+
 fn large_objects() -> String {
     owner("SELECT count(*) FROM pg_largeobject_metadata").trim().to_string()
 }
@@ -96,12 +111,10 @@ fn large_objects() -> String {
 fn the_postgresql_corpus_is_refused_and_nothing_changes() {
     let victim = pg_victim();
     let objects = large_objects();
-    for (path, text, expect) in corpus("postgres") {
+    for file in corpus("postgres") {
         let ws = pg_workspace();
-        ws.write("q/attempt.sql", &text);
-        let run = ws.run(&["run"]);
-        assert_eq!(run.code, 1, "{}: must be refused\n{}", path.display(), run.stderr);
-        assert!(run.stderr.contains(&expect), "{}: expected {expect:?} in\n{}", path.display(), run.stderr);
+        assert_refused(&ws, &file);
+        let path = &file.0;
         assert_eq!(owner(&format!("SELECT count(*) FROM {victim}")).trim(), "1", "{}", path.display());
         assert_eq!(large_objects(), objects, "{}: no large object created", path.display());
         assert_eq!(ws.history()[0]["outcome"], "failed");
@@ -110,12 +123,9 @@ fn the_postgresql_corpus_is_refused_and_nothing_changes() {
 
 #[test]
 fn the_sqlite_corpus_is_refused_and_nothing_changes() {
-    for (path, text, expect) in corpus("sqlite") {
+    for file in corpus("sqlite") {
         let ws = sqlite_workspace("");
-        ws.write("q/attempt.sql", &text);
-        let run = ws.run(&["run"]);
-        assert_eq!(run.code, 1, "{}: must be refused\n{}", path.display(), run.stderr);
-        assert!(run.stderr.contains(&expect), "{}: expected {expect:?} in\n{}", path.display(), run.stderr);
+        assert_refused(&ws, &file);
         assert_eq!(sqlite(&ws.path("db.sqlite"), "SELECT count(*) FROM hostile_victim").trim(), "1");
         assert!(!Path::new("/tmp/sis-extract-hostile-written").exists());
     }
@@ -123,12 +133,10 @@ fn the_sqlite_corpus_is_refused_and_nothing_changes() {
 
 #[test]
 fn the_dialect_independent_corpus_is_refused_before_connecting() {
-    for (path, text, expect) in corpus("any") {
+    for file in corpus("any") {
         let ws = sqlite_workspace("");
-        ws.write("q/attempt.sql", &text);
-        let run = ws.run(&["run"]);
-        assert_eq!(run.code, 1, "{}: must be refused\n{}", path.display(), run.stderr);
-        assert!(run.stderr.contains(&expect), "{}: expected {expect:?} in\n{}", path.display(), run.stderr);
+        let run = assert_refused(&ws, &file);
+        let path = &file.0;
         assert!(
             run.stderr.contains("attempt.sql line"),
             "{}: names file and line\n{}",

@@ -89,14 +89,7 @@ fn a_bad_cron_expression_is_a_config_error() {
 fn the_service_catches_up_a_missed_run_and_stops_cleanly_on_sigterm() {
     let ws = workspace("", "schedule = \"30 18 * * *\"\ntimezone = \"America/Chicago\"\ncatch_up = true\n");
     // The job last ran a week ago: at least one 18:30 was missed since.
-    let week_ago =
-        (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    ws.write(
-        "history.jsonl",
-        &format!(
-            "{{\"run_id\":\"old\",\"job\":\"j\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
-        ),
-    );
+    ws.write("history.jsonl", &common::success_a_week_ago("j"));
     let mut child = Command::new(common::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "schedule"])

@@ -441,15 +441,11 @@ fn check_set_folder(dir: &Path) -> Result<()> {
 
 fn open(dir: &Path, name: &str) -> Result<csv::Reader<RecordLimit<std::fs::File>>> {
     let path = csv_path(dir, name);
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        // Never through a link planted after the check, and never blocked on a FIFO.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let file = options.open(&path).with_context(|| format!("reading {}", path.display()))?;
+    // Never through a link planted after the check, and never blocked on a FIFO.
+    let file = crate::fsutil::safe_options()
+        .read(true)
+        .open(&path)
+        .with_context(|| format!("reading {}", path.display()))?;
     let metadata = file.metadata().with_context(|| format!("reading {}", path.display()))?;
     refuse_unless_regular(&path, &metadata)?;
     let limited = RecordLimit::new(file, format!("{name}.csv"));

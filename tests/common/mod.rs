@@ -208,3 +208,12 @@ pub fn generated_fixture() -> &'static (String, serde_json::Value) {
         )
     })
 }
+
+/// A history line: job `job` last succeeded a week ago (so a daily schedule has missed runs).
+pub fn success_a_week_ago(job: &str) -> String {
+    let week_ago =
+        (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "{{\"run_id\":\"old\",\"job\":\"{job}\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
+    )
+}
