@@ -1,0 +1,171 @@
+//! The connection string sis-extract sends: the configured one, tuned for known driver
+//! pitfalls (psqlODBC's cursor, session encoding and log files; SQLite's step API), plus
+//! the user and password, each quoted so that `;` or `}` in them is safe.
+
+use std::fmt::Write as _;
+
+use crate::config::{SourceConfig, connection_string_pairs};
+use crate::secret;
+
+/// The connection string sent to the driver, and whether sis-extract set the session's
+/// encoding in it.
+pub(super) struct CompletedConnectionString {
+    pub(super) text: String,
+    pub(super) sets_utf8_session: bool,
+}
+
+/// Whether the configured connection string names the SQLite ODBC driver.
+pub(super) fn names_sqlite(connection_string: &str) -> bool {
+    driver_name(connection_string).is_some_and(|d| d.to_ascii_lowercase().contains("sqlite"))
+}
+
+/// Whether the configured connection string names psqlODBC (by name or by library path).
+pub(super) fn names_psqlodbc(connection_string: &str) -> bool {
+    driver_name(connection_string).is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("postgres") || d.contains("psqlodbc")
+    })
+}
+
+/// The configured connection string, tuned for known driver pitfalls, plus the user and
+/// password, each braced so that `;` or `}` in them is safe. `psqlodbc` says the driver is
+/// psqlODBC even when the string does not name it (a DSN, found out after connecting).
+pub(super) fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> CompletedConnectionString {
+    let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
+    let pairs = connection_string_pairs(&cs);
+    let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
+    let driver = pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .unwrap_or_default();
+    let psqlodbc = psqlodbc || names_psqlodbc(&cs);
+    // psqlODBC buffers a whole result set in memory unless it uses a cursor.
+    if psqlodbc && !has("UseDeclareFetch") {
+        cs.push_str(";UseDeclareFetch=1;Fetch=10000");
+    }
+    // psqlODBC picks the session's client encoding from the process locale. Under cron or
+    // any service without LANG (the C locale) that is SQL_ASCII, and then every name with
+    // an accent fails with "invalid string conversion"; under a Latin-1 locale it is LATIN1.
+    // UTF-8 is right whatever the locale or the database's own encoding. psqlODBC only
+    // recognizes this exact form (it also tells the driver what the session now is).
+    // `A6` is psqlODBC's short key for ConnSettings.
+    // psqlODBC's own logging writes every message exchanged with the server, the login
+    // among them, to files under /tmp (Debian's odbcinst.ini turns CommLog on). Off unless
+    // the connection string asks for it explicitly. (`CX`/`B2`: their short keys.)
+    if psqlodbc && !has("CommLog") && !has("CX") {
+        cs.push_str(";CommLog=0");
+    }
+    if psqlodbc && !has("Debug") && !has("B2") {
+        cs.push_str(";Debug=0");
+    }
+    let sets_utf8_session = psqlodbc && !has("ConnSettings") && !has("A6");
+    if sets_utf8_session {
+        cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
+    }
+    // The SQLite driver reads a whole result before returning the first row without StepAPI.
+    if driver.contains("sqlite") && !has("StepAPI") {
+        cs.push_str(";StepAPI=1");
+    }
+    if let Some(user) = &config.user {
+        let _ = write!(cs, ";UID={}", brace(user));
+    }
+    if let Some(password) = &config.password {
+        let braced = brace(password.expose());
+        secret::also_redact(&braced);
+        let _ = write!(cs, ";PWD={braced}");
+    }
+    CompletedConnectionString { text: cs, sets_utf8_session }
+}
+
+/// ODBC attribute quoting: `{value}` with every `}` doubled, used only when the value
+/// needs it, because some drivers (psqlODBC for UID) keep the braces of a plain value.
+fn brace(value: &str) -> String {
+    let needs_quoting = value.is_empty()
+        || value.contains([';', '{', '}', '=', '[', ']', '(', ')', ',', '?', '*', '!', '@'])
+        || value.trim() != value;
+    if needs_quoting { format!("{{{}}}", value.replace('}', "}}")) } else { value.to_string() }
+}
+
+/// The driver named in a connection string, if any.
+pub fn driver_name(connection_string: &str) -> Option<String> {
+    connection_string_pairs(connection_string)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use std::time::Duration;
+
+    fn config(cs: &str) -> SourceConfig {
+        SourceConfig {
+            connection_string: cs.into(),
+            user: Some("ro_user".into()),
+            password: Some(Secret::new("p;a}ss".into())),
+            login_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
+            memory_budget: 1 << 20,
+            max_text_length: 100,
+        }
+    }
+
+    #[test]
+    fn credentials_are_braced_and_driver_pitfalls_handled() {
+        let full = |cs: &str, psqlodbc: bool| {
+            let completed = full_connection_string(&config(cs), psqlodbc);
+            (completed.text, completed.sets_utf8_session)
+        };
+        let utf8 = "ConnSettings={set client_encoding to 'UTF8'}";
+        assert_eq!(
+            full("Driver={PostgreSQL Unicode};Server=h;", false),
+            (
+                format!(
+                    "Driver={{PostgreSQL Unicode}};Server=h;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                ),
+                true
+            )
+        );
+        // psqlODBC named by its library path, or found behind a DSN after connecting.
+        assert_eq!(
+            full("Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h", false).0,
+            format!(
+                "Driver=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;Server=h;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+            )
+        );
+        assert_eq!(full("DSN=campus", false), ("DSN=campus;UID=ro_user;PWD={p;a}}ss}".into(), false));
+        assert_eq!(
+            full("DSN=campus", true),
+            (
+                format!(
+                    "DSN=campus;UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;{utf8};UID=ro_user;PWD={{p;a}}}}ss}}"
+                ),
+                true
+            )
+        );
+        // The user's own ConnSettings, under either of its keys, is left alone (the
+        // connection then warns unless it makes the session UTF-8).
+        for key in ["ConnSettings", "connsettings", "A6"] {
+            assert_eq!(
+                full(&format!("Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}}"), false),
+                (
+                    format!(
+                        "Driver={{PostgreSQL Unicode}};{key}={{set search_path to x}};UseDeclareFetch=1;Fetch=10000;CommLog=0;Debug=0;UID=ro_user;PWD={{p;a}}}}ss}}"
+                    ),
+                    false
+                )
+            );
+        }
+        assert_eq!(
+            full("Driver=SQLite3;Database=/x.db", false).0,
+            "Driver=SQLite3;Database=/x.db;StepAPI=1;UID=ro_user;PWD={p;a}}ss}"
+        );
+        assert_eq!(
+            full("Driver={ODBC Driver 18 for SQL Server};Server=h", false),
+            ("Driver={ODBC Driver 18 for SQL Server};Server=h;UID=ro_user;PWD={p;a}}ss}".into(), false)
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! `check`'s database steps, after DNS and TCP: driver installed, login, read-only
+//! session, and every query of the jobs prepared and described (never run).
+
+use std::time::Instant;
+
+use odbc_api::DataType;
+
+use super::{Source, driver_name, explain::first_line};
+use crate::check::{Chain, Step};
+use crate::config::SourceConfig;
+use crate::secret;
+
+/// `check`'s database steps, after DNS and TCP: driver installed, login, read-only
+/// session, and every query of the jobs prepared and described (never run).
+pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut Chain) {
+    let started = Instant::now();
+    let installed: Vec<String> = odbc_api::environment()
+        .and_then(|env| env.drivers())
+        .map(|drivers| drivers.into_iter().map(|d| d.description).collect())
+        .unwrap_or_default();
+    let step = match driver_name(&config.connection_string) {
+        Some(driver) if installed.iter().any(|d| d.eq_ignore_ascii_case(&driver)) => {
+            Step::pass("odbc driver", format!("{driver:?} is installed"), started)
+        }
+        Some(driver) => Step::fail(
+            "odbc driver",
+            format!(
+                "{driver:?} is not installed (installed: {})",
+                if installed.is_empty() { "none".to_string() } else { installed.join(", ") }
+            ),
+            "install that ODBC driver on this server (for Campus: Microsoft ODBC Driver 18 for SQL Server), or correct Driver= in source.connection_string",
+            started,
+        ),
+        None => Step::pass(
+            "odbc driver",
+            "no Driver= in the connection string; the driver manager resolves the DSN",
+            started,
+        ),
+    };
+    if !chain.record(step) {
+        return;
+    }
+
+    let started = Instant::now();
+    let source = match Source::connect(config) {
+        Ok(source) => source,
+        Err(error) => {
+            let detail = driver_message(&error).unwrap_or_else(|| error.to_string());
+            chain.record(Step::fail(
+                "login",
+                secret::redact(&detail),
+                secret::redact(&error.to_string()),
+                started,
+            ));
+            return;
+        }
+    };
+    let who = config.user.as_deref().map(|u| format!(" as {u}")).unwrap_or_default();
+    chain.record(Step::pass("login", format!("{}{who} accepted the login", source.dbms), started));
+
+    let started = Instant::now();
+    let step = match source.read_only_state() {
+        Ok(Some(state)) => Step::pass("read-only", state, started),
+        Ok(None) => Step::pass(
+            "read-only",
+            format!(
+                "SQL_ATTR_ACCESS_MODE is read-only; {} has no session-level switch, so the account's own permissions are what keeps this read-only",
+                source.dbms
+            ),
+            started,
+        ),
+        Err(e) => Step::fail(
+            "read-only",
+            secret::redact(&e.to_string()),
+            "the session could not be confirmed read-only; ask the DBA for a read-only account",
+            started,
+        ),
+    };
+    if !chain.record(step) {
+        return;
+    }
+
+    for job in jobs {
+        let started = Instant::now();
+        let queries = match crate::query::load_dir(&job.queries) {
+            Ok(queries) => queries,
+            Err(e) => {
+                chain.record(Step::fail(
+                    "queries",
+                    format!("job {}: {e}", job.name),
+                    "fix the query files before the next run",
+                    started,
+                ));
+                return;
+            }
+        };
+        let version = crate::output::oneroster::Version::for_format(job.format);
+        for query in &queries {
+            let started = Instant::now();
+            let file = format!("{}.sql", query.name);
+            let step = match source.describe_query(query) {
+                Ok(columns) => {
+                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+                    let listed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+                    let detail = format!(
+                        "job {}: {file} → {} column(s): {}",
+                        job.name,
+                        columns.len(),
+                        listed.join(", ")
+                    );
+                    match version.map(|v| crate::output::oneroster::check_columns(v, &query.name, &names)) {
+                        Some(Err(e)) => Step::fail(
+                            "query",
+                            detail,
+                            format!(
+                                "{e} (the format {} needs these columns)",
+                                crate::config::format_name(job.format)
+                            ),
+                            started,
+                        ),
+                        _ => Step::pass("query", detail, started),
+                    }
+                }
+                Err(error) => {
+                    let detail = driver_message(&error).unwrap_or_default();
+                    Step::fail(
+                        "query",
+                        format!("job {}: {file}: {}", job.name, secret::redact(&detail)),
+                        format!(
+                            "the database cannot prepare {file}: fix the table or column it names, or ask Campus support whether it changed ({})",
+                            secret::redact(&error.to_string())
+                        ),
+                        started,
+                    )
+                }
+            };
+            if !chain.record(step) {
+                return;
+            }
+        }
+    }
+}
+
+/// The first line of the driver's own message in `error`'s cause chain, if any.
+fn driver_message(error: &anyhow::Error) -> Option<String> {
+    error.chain().find(|c| c.is::<crate::detail::Detail>()).map(|c| first_line(&c.to_string()).to_string())
+}
+
+/// A short SQL type name for `check`'s column listing.
+pub(super) fn sql_type_name(data_type: DataType) -> String {
+    match data_type {
+        DataType::Char { length } | DataType::WChar { length } => {
+            format!("CHAR({})", length.map_or(0, |l| l.get()))
+        }
+        DataType::Varchar { length } | DataType::WVarchar { length } => match length {
+            Some(l) => format!("VARCHAR({})", l.get()),
+            None => "VARCHAR".into(),
+        },
+        DataType::LongVarchar { .. } | DataType::WLongVarchar { .. } => "TEXT".into(),
+        DataType::Decimal { precision, scale } | DataType::Numeric { precision, scale } => {
+            format!("DECIMAL({precision},{scale})")
+        }
+        DataType::Integer => "INTEGER".into(),
+        DataType::SmallInt => "SMALLINT".into(),
+        DataType::TinyInt => "TINYINT".into(),
+        DataType::BigInt => "BIGINT".into(),
+        DataType::Bit => "BIT".into(),
+        DataType::Date => "DATE".into(),
+        DataType::Time { .. } => "TIME".into(),
+        DataType::Timestamp { .. } => "TIMESTAMP".into(),
+        DataType::Real | DataType::Float { .. } | DataType::Double => "FLOAT".into(),
+        other => format!("{other:?}").split(['{', ' ']).next().unwrap_or("OTHER").to_uppercase(),
+    }
+}
