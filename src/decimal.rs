@@ -1,5 +1,5 @@
 //! Decimal text of integers without the `fmt` machinery, for the two loops that write a
-//! number per value: the ODBC fetch loop (source.rs) and the fixture generator.
+//! number per value: the ODBC fetch loop (source/values.rs) and the fixture generator.
 
 /// Writes `value` in decimal (with a leading `-` when negative) into `buffer` and returns
 /// the text; 20 bytes hold every i64, i64::MIN included.
