@@ -1,0 +1,106 @@
+//! Secrets named by the config: read from a file (bounded, never a FIFO) or the
+//! environment, and the warning about files others may read.
+
+use super::*;
+
+/// Warns (on stderr, before logging starts) about a file holding secrets that others may
+/// read: the config file, key files and secret files should be readable by their owner only.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Only regular files: a device (say /dev/null named by mistake) is refused elsewhere.
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.is_file()
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            crate::logging::print(
+                tracing::Level::WARN,
+                &format!(
+                    "{what} {} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                    path.display(),
+                    metadata.permissions().mode() & 0o777,
+                    path.display()
+                ),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+}
+
+/// A secret file holds one password; anything larger than this is the wrong file (or a
+/// device such as /dev/zero, which would never end).
+pub(super) const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
+
+pub(super) fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    refuse_fifo_or_socket(path)?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(SECRET_FILE_MAX_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > SECRET_FILE_MAX_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} KiB; it should hold only the secret",
+            SECRET_FILE_MAX_BYTES / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("it is not UTF-8 text"))
+}
+
+/// Opening a FIFO waits for a writer (for ever), and a socket cannot be opened at all:
+/// refuse both with a message instead.
+pub(super) fn refuse_fifo_or_socket(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(path)?.file_type();
+        if kind.is_fifo() || kind.is_socket() {
+            return Err(std::io::Error::other("it is a FIFO or socket, not a regular file"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+pub(super) fn load_secret(
+    r: SecretRef,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<Secret> {
+    let value = match r {
+        SecretRef::Env(name) => {
+            if name.is_empty() || name.contains('=') || name.chars().any(char::is_control) {
+                return Err(config_error(
+                    key,
+                    format!("{name:?} is not an environment variable name; use letters, digits and '_'"),
+                ));
+            }
+            // Remembered even before it is read, so that no child process gets it.
+            crate::secret::register_env_name(&name);
+            if !secret_env_vars.contains(&name) {
+                secret_env_vars.push(name.clone());
+            }
+            std::env::var(&name).map_err(|_| {
+                config_error(
+                    key,
+                    format!("environment variable {name} is not set (or not UTF-8); set it for the account that runs sis-extract"),
+                )
+            })?
+        }
+        SecretRef::File(file) => {
+            checked_path(key, &file)?;
+            let file = resolve(&file);
+            warn_if_readable_by_others(&file, &format!("the secret file of {key}"));
+            let text = read_secret_file(&file)
+                .map_err(|e| config_error(key, format!("cannot read secret file {}: {e}", file.display())))?;
+            // A trailing newline from `echo pw > file` is not part of the secret.
+            text.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if value.is_empty() {
+        return Err(config_error(key, "the secret is empty"));
+    }
+    Ok(Secret::new(value))
+}
