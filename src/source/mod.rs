@@ -242,10 +242,15 @@ impl Source {
             }
         }
         let sent = query.vetted_for(self.dialect)?;
-        let (text, nul_check) = match self.dialect {
-            SqlDialect::PostgreSql => (self.with_times_as_server_text(&sent, &file)?, false),
-            SqlDialect::Sqlite => (self.with_nul_check(&sent, &file)?, true),
-            SqlDialect::SqlServer | SqlDialect::Generic => (send_form(&sent, self.dialect), false),
+        let (text, nul_check, times_as_text) = match self.dialect {
+            SqlDialect::PostgreSql => {
+                let (text, cast) = self.with_times_as_server_text(&sent, &file)?;
+                (text, false, cast)
+            }
+            SqlDialect::Sqlite => (self.with_nul_check(&sent, &file)?, true, Vec::new()),
+            SqlDialect::SqlServer | SqlDialect::Generic => {
+                (send_form(&sent, self.dialect), false, Vec::new())
+            }
         };
         let mut statement = self.connection.preallocate()?;
         let timeout = self.config_query_timeout.as_secs() as usize;
@@ -264,7 +269,7 @@ impl Source {
             bail!("{file}: the query returned no result set; it must be a SELECT that returns columns");
         };
 
-        let (mut names, kinds, descs) = self.describe(&mut cursor, &file)?;
+        let (mut names, kinds, descs) = self.describe(&mut cursor, &file, &times_as_text)?;
         // The NUL check's column is fetched and looked at, never written.
         let nul_check_column = nul_check.then(|| names.pop().expect("the check column was described"));
         sink.begin(&names)?;
@@ -336,10 +341,12 @@ impl Source {
     }
 
     /// Column names, how each is fetched, and the buffer for it.
+    /// `times_as_text` are the (1-based) columns [`Source::with_times_as_server_text`] cast.
     fn describe(
         &self,
         cursor: &mut impl ResultSetMetadata,
         file: &str,
+        times_as_text: &[u16],
     ) -> Result<(Vec<String>, Vec<ColumnKind>, Vec<BufferDesc>)> {
         let count = cursor.num_result_cols()?;
         if count <= 0 {
@@ -356,7 +363,14 @@ impl Source {
                 let display = cursor.col_display_size(i).ok().flatten().map_or(0, |n| n.get());
                 display.max(data_type.display_size().map_or(0, |n| n.get()))
             };
-            let (kind, desc) = match self.fetch_as(data_type) {
+            // A cast time is `text` to the driver, which would size it as unbounded text
+            // (max_text_length) and so shrink every fetch batch; its rendering has a length.
+            let fetch = if times_as_text.contains(&i) {
+                Fetch::Text { declared: RENDERED_TIME_CHARS }
+            } else {
+                self.fetch_as(data_type)
+            };
+            let (kind, desc) = match fetch {
                 Fetch::Typed(kind, desc) => (kind, desc),
                 Fetch::Text { declared } => self.text_column(self.text_units(declared)),
                 // The server's own rendering of a value whose binary form could change it
@@ -447,6 +461,12 @@ impl Source {
     }
 }
 
+/// The longest text PostgreSQL renders for a date, time or timestamp is under 48
+/// characters in any DateStyle (`294276-12-31 23:59:59.999999+05:53:28 BC` is 40). A
+/// longer one would stop the run naming the column, like any value too long for its
+/// buffer: never be cut.
+const RENDERED_TIME_CHARS: usize = 48;
+
 /// A result column needs a name of its own: it becomes a CSV header (`number` counts
 /// from 1, for the message).
 fn check_column_name(earlier: &[String], name: &str, number: usize, file: &str) -> Result<()> {
@@ -527,7 +547,8 @@ impl Source {
     /// era, year 294276 becomes 2942, a time zone offset is dropped. So such columns are
     /// cast to text by the server itself: `SELECT "a", "d"::text AS "d" FROM (…)`. The
     /// query (in its send form) is described first, prepared and not run, to find them.
-    fn with_times_as_server_text(&self, sent: &str, file: &str) -> Result<String> {
+    /// Returns the text and the (1-based) numbers of the columns cast.
+    fn with_times_as_server_text(&self, sent: &str, file: &str) -> Result<(String, Vec<u16>)> {
         let plain = send_form(sent, SqlDialect::PostgreSql);
         let columns = self.prepared_columns(&plain, file)?;
         let mut names: Vec<&str> = Vec::with_capacity(columns.len());
@@ -536,7 +557,7 @@ impl Source {
             if names.contains(&name.as_str()) {
                 // `describe` names the duplicate; a cast would only make PostgreSQL's
                 // "ambiguous" message take its place.
-                return Ok(plain);
+                return Ok((plain, Vec::new()));
             }
             names.push(name);
             let quoted = quote_identifier(name);
@@ -546,10 +567,15 @@ impl Source {
                 quoted
             });
         }
-        if !columns.iter().any(|(_, data_type)| is_date_or_time(*data_type)) {
-            return Ok(plain);
+        let cast: Vec<u16> = (1..)
+            .zip(&columns)
+            .filter(|(_, (_, data_type))| is_date_or_time(*data_type))
+            .map(|(number, _)| number)
+            .collect();
+        if cast.is_empty() {
+            return Ok((plain, cast));
         }
-        Ok(wrapped(sent, &list.join(", ")))
+        Ok((wrapped(sent, &list.join(", ")), cast))
     }
 
     /// The SQLite driver cuts a text value at its first NUL byte, silently. So every
