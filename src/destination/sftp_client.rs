@@ -233,6 +233,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
     /// Writes everything `source` yields to the open file, from offset 0, with up to
     /// `in_flight` requests of `chunk` bytes unacknowledged at a time (OpenSSH's `sftp`:
     /// 64 of 32 KiB). `progress` is called with the bytes acknowledged so far.
+    ///
+    /// The answers are read *while* the writes are sent, not between them. A server with
+    /// a small SSH window (Dropbear's default is 24 KiB) sends a WINDOW_ADJUST for every
+    /// few KiB, which russh queues beside the answers in the channel's message queue; a
+    /// writer waiting for window while nobody read that queue filled it, and then russh
+    /// waited for room, the window never came, and the upload stalled for good.
     pub async fn write_all_from(
         &mut self,
         handle: &Handle,
@@ -241,31 +247,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
         in_flight: usize,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, SftpError> {
-        // Request id -> bytes it carries, for the writes not yet acknowledged.
-        let mut pending: HashMap<u32, usize> = HashMap::with_capacity(in_flight);
-        let (mut offset, mut acknowledged, mut at_end) = (0u64, 0u64, false);
-        // One buffer, reused for every request: the header, then the file's bytes read
-        // straight into place behind it.
-        let header = 4 + 1 + 4 + 4 + handle.0.len() + 8 + 4;
-        let mut packet = vec![0u8; header + chunk];
-        let mut fields = Packet { bytes: Vec::with_capacity(header) };
+        use std::cell::{Cell, RefCell};
         self.begin()?;
-        loop {
-            while !at_end && pending.len() < in_flight {
+        let first_id = self.next_id;
+        // Request id -> bytes it carries, for the writes not yet acknowledged.
+        let pending: RefCell<HashMap<u32, usize>> = RefCell::new(HashMap::with_capacity(in_flight));
+        let slots = tokio::sync::Semaphore::new(in_flight);
+        let wake_reader = tokio::sync::Notify::new();
+        let writer_done = Cell::new(false);
+        // A failed write (the server's status) stops new writes; the writes in flight are
+        // still answered, so that the session stays in step.
+        let stop = Cell::new(false);
+        let local_error: RefCell<Option<std::io::Error>> = RefCell::new(None);
+        let sent_ids = Cell::new(0u32);
+        let (mut incoming, mut outgoing) = tokio::io::split(&mut self.stream);
+
+        let writer = async {
+            // One buffer, reused for every request: the header, then the file's bytes read
+            // straight into place behind it.
+            let header = 4 + 1 + 4 + 4 + handle.0.len() + 8 + 4;
+            let mut packet = vec![0u8; header + chunk];
+            let mut fields = Packet { bytes: Vec::with_capacity(header) };
+            let mut offset = 0u64;
+            let result = loop {
+                match slots.acquire().await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => break Ok(()),
+                }
+                if stop.get() {
+                    break Ok(());
+                }
                 let n = match read_full(source, &mut packet[header..]) {
                     Ok(n) => n,
                     Err(e) => {
-                        self.drain(pending.len()).await?;
-                        return Err(SftpError::Local(e));
+                        *local_error.borrow_mut() = Some(e);
+                        break Ok(());
                     }
                 };
-                if n < chunk {
-                    at_end = true;
-                }
                 if n == 0 {
-                    break;
+                    break Ok(());
                 }
-                let id = self.take_id();
+                let id = first_id.wrapping_add(sent_ids.get());
+                sent_ids.set(sent_ids.get() + 1);
                 fields.bytes.clear();
                 fields.u32((header - 4 + n) as u32);
                 fields.bytes.push(SSH_FXP_WRITE);
@@ -274,42 +297,67 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
                 fields.u64(offset);
                 fields.u32(n as u32);
                 packet[..header].copy_from_slice(&fields.bytes);
-                self.stream.write_all(&packet[..header + n]).await?;
-                pending.insert(id, n);
+                pending.borrow_mut().insert(id, n);
+                wake_reader.notify_one();
+                if let Err(e) = outgoing.write_all(&packet[..header + n]).await {
+                    break Err(SftpError::Io(e));
+                }
                 offset += n as u64;
-            }
-            if pending.is_empty() {
-                break;
-            }
-            self.stream.flush().await?;
-            let (kind, body) = self.receive().await?;
-            let mut reader = Reader(&body);
-            let id = reader.u32()?;
-            let Some(size) = pending.remove(&id).filter(|_| kind == SSH_FXP_STATUS) else {
-                return Err(protocol_error("an unexpected answer to a write"));
+                if n < chunk {
+                    break Ok(());
+                }
             };
-            let code = reader.u32()?;
-            if code != FX_OK {
-                let error = status_error(code, &mut reader);
-                // Read the answers to the writes still in flight, so that the next request
-                // (removing the partial file) gets its own answer.
-                self.drain(pending.len()).await?;
-                return Err(error);
-            }
-            acknowledged += size as u64;
-            progress(acknowledged);
-        }
-        self.in_request = false;
-        Ok(offset)
-    }
+            writer_done.set(true);
+            wake_reader.notify_one();
+            let _ = outgoing.flush().await;
+            result.map(|()| offset)
+        };
 
-    /// Reads and drops `answers` answers, then the session is in step again.
-    async fn drain(&mut self, answers: usize) -> Result<(), SftpError> {
-        for _ in 0..answers {
-            self.receive().await?;
-        }
+        let reader = async {
+            let mut acknowledged = 0u64;
+            let mut first_error: Option<SftpError> = None;
+            loop {
+                if pending.borrow().is_empty() {
+                    if writer_done.get() {
+                        break;
+                    }
+                    wake_reader.notified().await;
+                    continue;
+                }
+                let (kind, body) = receive_from(&mut incoming).await?;
+                let mut reader = Reader(&body);
+                let id = reader.u32()?;
+                let Some(size) = pending.borrow_mut().remove(&id).filter(|_| kind == SSH_FXP_STATUS) else {
+                    return Err(protocol_error("an unexpected answer to a write"));
+                };
+                let code = reader.u32()?;
+                if code != FX_OK {
+                    if first_error.is_none() {
+                        first_error = Some(status_error(code, &mut reader));
+                    }
+                    stop.set(true);
+                    // Wake a writer waiting for a slot, so that it sees `stop`.
+                    slots.add_permits(in_flight);
+                    continue;
+                }
+                acknowledged += size as u64;
+                progress(acknowledged);
+                slots.add_permits(1);
+            }
+            // Outer: the channel; inner: the server's answers.
+            Ok(first_error.map_or(Ok(acknowledged), Err))
+        };
+
+        // A failed channel (either side) ends both: the session is out of step for good.
+        let (written, acknowledged) = tokio::try_join!(writer, reader)?;
+        self.next_id = first_id.wrapping_add(sent_ids.get());
+        // Every write sent was answered: in step again, whatever went wrong.
         self.in_request = false;
-        Ok(())
+        if let Some(e) = local_error.into_inner() {
+            return Err(SftpError::Local(e));
+        }
+        acknowledged?;
+        Ok(written)
     }
 
     /// Marks a request as running; refuses if an earlier one never completed.
@@ -378,23 +426,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
 
     /// One packet from the server: its type and the rest.
     async fn receive(&mut self) -> Result<(u8, Vec<u8>), SftpError> {
-        let mut length = [0u8; 4];
-        self.stream.read_exact(&mut length).await?;
-        let length = u32::from_be_bytes(length) as usize;
-        if length == 0 || length > MAX_PACKET {
-            return Err(protocol_error("an implausible packet length"));
-        }
-        let mut body = vec![0u8; length];
-        self.stream.read_exact(&mut body).await?;
-        let kind = body[0];
-        body.remove(0);
-        Ok((kind, body))
+        receive_from(&mut self.stream).await
     }
 
     /// Closes the SFTP stream (the SSH channel).
     pub async fn shutdown(mut self) {
         let _ = self.stream.shutdown().await;
     }
+}
+
+/// One packet from the server: its type and the rest.
+async fn receive_from(stream: &mut (impl AsyncRead + Unpin)) -> Result<(u8, Vec<u8>), SftpError> {
+    let mut length = [0u8; 4];
+    stream.read_exact(&mut length).await?;
+    let length = u32::from_be_bytes(length) as usize;
+    if length == 0 || length > MAX_PACKET {
+        return Err(protocol_error("an implausible packet length"));
+    }
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await?;
+    let kind = body[0];
+    body.remove(0);
+    Ok((kind, body))
 }
 
 fn read_full(source: &mut (impl std::io::Read + ?Sized), buffer: &mut [u8]) -> std::io::Result<usize> {
