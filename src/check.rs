@@ -89,8 +89,8 @@ pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
                 Destination::Sftp(sftp) => {
                     let mut chain =
                         Chain::new(format!("job {} → SFTP", job.name), job.destination.to_string());
-                    if network_steps(&mut chain, &sftp.host, sftp.port, sftp.timeout) {
-                        crate::destination::sftp::diagnose(sftp, &mut chain);
+                    if let Some(tcp) = network_steps(&mut chain, &sftp.host, sftp.port, sftp.timeout) {
+                        crate::destination::sftp::diagnose(sftp, Some(tcp), &mut chain);
                     }
                     chains.push(chain);
                 }
@@ -121,7 +121,7 @@ fn check_database(config: &Config, jobs: &[&Job]) -> Chain {
     let cs = &config.source.connection_string;
     let mut chain = Chain::new("database".into(), cs.clone());
     if let Some((host, port)) = database_endpoint(cs)
-        && !network_steps(&mut chain, &host, port, config.source.login_timeout)
+        && network_steps(&mut chain, &host, port, config.source.login_timeout).is_none()
     {
         return chain;
     }
@@ -153,7 +153,9 @@ pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
 }
 
 /// DNS and TCP; returns whether the chain may go on.
-fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) -> bool {
+/// DNS and TCP steps; returns the connected socket when both passed (the SFTP steps go on
+/// over it, so that the vendor's server sees one connection).
+fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) -> Option<TcpStream> {
     let started = Instant::now();
     let addresses: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
         chain.record(Step::pass("dns", format!("skipped: {ip} is an IP address"), started));
@@ -166,20 +168,22 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
                 addresses
             }
             Ok(_) | Err(_) if started.elapsed() >= timeout => {
-                return chain.record(Step::fail(
+                chain.record(Step::fail(
                     "dns",
                     format!("no answer for {host} within {}s (timeout)", timeout.as_secs()),
                     "this server's DNS resolver is not answering; check /etc/resolv.conf (or the Windows DNS settings) with the district network team",
                     started,
                 ));
+                return None;
             }
             Ok(_) | Err(_) => {
-                return chain.record(Step::fail(
+                chain.record(Step::fail(
                     "dns",
                     format!("{host} does not resolve"),
                     "check the host name for typos; if it is right, the district's DNS cannot see it: ask the network team, or the vendor for the correct name",
                     started,
                 ));
+                return None;
             }
         }
     };
@@ -190,11 +194,12 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
         match TcpStream::connect_timeout(address, timeout) {
             Ok(stream) => {
                 let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-                return chain.record(Step::pass(
+                chain.record(Step::pass(
                     "tcp",
                     format!("connected to {address} from {local} in {} ms", elapsed(started)),
                     started,
                 ));
+                return Some(stream);
             }
             Err(e) => failures.push((*address, e)),
         }
@@ -223,7 +228,8 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
         ),
         _ => (format!("connecting to {address} failed: {error}"), "check the address and port".to_string()),
     };
-    chain.record(Step::fail("tcp", detail, hint, started))
+    chain.record(Step::fail("tcp", detail, hint, started));
+    None
 }
 
 /// Resolves on a helper thread so that a resolver which never answers cannot hang `check`.

@@ -168,7 +168,51 @@ pub struct SftpDestination {
     pub timeout: Duration,
     /// Connection and transfer attempts before giving up.
     pub attempts: u32,
+    /// Algorithms weaker than OpenSSH's client accepts by default, each enabled by name
+    /// for a server too old for the others.
+    pub legacy_algorithms: Vec<LegacyAlgorithm>,
+    /// Permissions of the delivered file on the server (its umask may remove bits).
+    #[serde(serialize_with = "serialize_mode")]
+    pub file_mode: u32,
 }
+
+/// An algorithm class OpenSSH's client no longer offers by default, which a destination
+/// may enable by name (`legacy_algorithms`). Never on by default; docs/sftp.md says the
+/// risk of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegacyAlgorithm {
+    /// diffie-hellman-group14-sha1 and diffie-hellman-group-exchange-sha1.
+    Sha1KeyExchange,
+    /// `ssh-rsa` host-key signatures (RSA with SHA-1).
+    SshRsaHostKey,
+    /// aes128-cbc, aes192-cbc, aes256-cbc.
+    CbcCiphers,
+}
+
+impl LegacyAlgorithm {
+    pub const ALL: [LegacyAlgorithm; 3] =
+        [LegacyAlgorithm::Sha1KeyExchange, LegacyAlgorithm::SshRsaHostKey, LegacyAlgorithm::CbcCiphers];
+
+    /// The name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            LegacyAlgorithm::Sha1KeyExchange => "sha1-key-exchange",
+            LegacyAlgorithm::SshRsaHostKey => "ssh-rsa-host-key",
+            LegacyAlgorithm::CbcCiphers => "cbc-ciphers",
+        }
+    }
+}
+
+fn serialize_mode<S: serde::Serializer>(mode: &u32, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{mode:04o}"))
+}
+
+/// The default `file_mode` of a delivered file: the owner (the vendor's SFTP account)
+/// reads and writes, its group reads (a vendor's pickup process commonly runs in the
+/// account's group), nobody else: on a shared server another district's account must not
+/// read students' data.
+pub const DEFAULT_FILE_MODE: u32 = 0o640;
 
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -179,7 +223,8 @@ pub enum SftpAuth {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum HostKeyPin {
-    /// OpenSSH-style `SHA256:<base64, no padding>` fingerprint.
+    /// OpenSSH-style `SHA256:<base64, no padding>` fingerprint, optionally after the key's
+    /// type (`ssh-ed25519 SHA256:…`), which lets a connection offer only that type.
     #[serde(rename = "host_key")]
     Fingerprint(String),
     #[serde(rename = "known_hosts")]
@@ -188,6 +233,29 @@ pub enum HostKeyPin {
     #[serde(skip)]
     Unpinned,
 }
+
+impl HostKeyPin {
+    /// The pinned key's type, when the pin names it (`ssh-rsa SHA256:…`).
+    pub fn key_type(&self) -> Option<&str> {
+        match self {
+            HostKeyPin::Fingerprint(pin) => pin.split_once(' ').map(|(key_type, _)| key_type),
+            _ => None,
+        }
+    }
+
+    /// The `SHA256:…` part of a fingerprint pin.
+    pub fn fingerprint(&self) -> Option<&str> {
+        match self {
+            HostKeyPin::Fingerprint(pin) => Some(pin.rsplit(' ').next().unwrap_or(pin)),
+            _ => None,
+        }
+    }
+}
+
+/// The key types a typed pin may name, as OpenSSH writes them (`ssh-keygen -l` shows the
+/// type in brackets; `ssh-keyscan` and known_hosts lines start with it).
+pub const PINNABLE_KEY_TYPES: [&str; 5] =
+    ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
 
 /// Set by `check`, which must load a config without a host-key pin so it can show the
 /// server's key and the line to add; every other command refuses such a config.

@@ -115,6 +115,8 @@ pub(super) struct RawDestination {
     pub(super) remote_dir: Option<String>,
     pub(super) timeout: Option<DurationValue>,
     pub(super) attempts: Option<BoundedInt<1, 10>>,
+    pub(super) legacy_algorithms: Option<Vec<String>>,
+    pub(super) file_mode: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

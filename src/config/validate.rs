@@ -407,7 +407,7 @@ pub(super) fn validate_destination(
     resolve: &dyn Fn(&str) -> PathBuf,
     secret_env_vars: &mut Vec<String>,
 ) -> Result<Destination> {
-    let sftp_only: [(&str, bool); 11] = [
+    let sftp_only: [(&str, bool); 13] = [
         ("host", raw.host.is_some()),
         ("port", raw.port.is_some()),
         ("user", raw.user.is_some()),
@@ -419,6 +419,8 @@ pub(super) fn validate_destination(
         ("remote_dir", raw.remote_dir.is_some()),
         ("timeout", raw.timeout.is_some()),
         ("attempts", raw.attempts.is_some()),
+        ("legacy_algorithms", raw.legacy_algorithms.is_some()),
+        ("file_mode", raw.file_mode.is_some()),
     ];
     match raw.kind {
         DestinationKind::Local => {
@@ -529,28 +531,55 @@ pub(super) fn validate_destination(
             };
             let host_key = match (raw.host_key, raw.known_hosts) {
                 (Some(_), Some(_)) => {
-                    return Err(config_error(
-                        key,
-                        "both host_key and known_hosts are set; keep one",
-                    ));
+                    return Err(config_error(key, "both host_key and known_hosts are set; keep one"));
                 }
-                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
+                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => {
+                    HostKeyPin::Unpinned
+                }
                 (None, None) => {
                     return Err(config_error(
                         &format!("{key}.host_key"),
                         "missing: the server's host key must be pinned. Ask the vendor for its SHA256 fingerprint, or read it with `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`, and add host_key = \"SHA256:...\" (or known_hosts = \"path\")",
                     ));
                 }
-                (Some(fp), None) => HostKeyPin::Fingerprint(parse_fingerprint(&fp).ok_or_else(|| {
-                    config_error(
-                        &format!("{key}.host_key"),
-                        format!("expected an OpenSSH fingerprint like \"SHA256:Ke9c3Ry...\" (43 base64 characters after SHA256:), found {fp:?}"),
-                    )
+                (Some(fp), None) => HostKeyPin::Fingerprint(parse_pin(&fp).map_err(|why| {
+                    config_error(&format!("{key}.host_key"), format!("{why}, found {fp:?}"))
                 })?),
                 (None, Some(file)) => {
                     checked_path(&format!("{key}.known_hosts"), &file)?;
                     HostKeyPin::KnownHosts(resolve(&file))
                 }
+            };
+            let mut legacy_algorithms = Vec::new();
+            for name in raw.legacy_algorithms.unwrap_or_default() {
+                let Some(algorithm) = LegacyAlgorithm::ALL.into_iter().find(|a| a.name() == name) else {
+                    let known: Vec<_> =
+                        LegacyAlgorithm::ALL.iter().map(|a| format!("{:?}", a.name())).collect();
+                    return Err(config_error(
+                        &format!("{key}.legacy_algorithms"),
+                        format!(
+                            "unknown name {name:?}; expected any of {} (see docs/sftp.md for what each enables and its risk)",
+                            known.join(", ")
+                        ),
+                    ));
+                };
+                if !legacy_algorithms.contains(&algorithm) {
+                    legacy_algorithms.push(algorithm);
+                }
+            }
+            let file_mode = match raw.file_mode {
+                None => DEFAULT_FILE_MODE,
+                Some(text) => u32::from_str_radix(text.trim().trim_start_matches("0o"), 8)
+                    .ok()
+                    .filter(|mode| *mode <= 0o777 && mode & 0o600 == 0o600 && mode & 0o002 == 0)
+                    .ok_or_else(|| {
+                        config_error(
+                            &format!("{key}.file_mode"),
+                            format!(
+                                "expected an octal mode like \"0640\" that lets the owner read and write and others not write (e.g. \"0600\", \"0640\", \"0644\"), found {text:?}"
+                            ),
+                        )
+                    })?,
             };
             Ok(Destination::Sftp(SftpDestination {
                 host: host.trim().to_string(),
@@ -561,8 +590,31 @@ pub(super) fn validate_destination(
                 remote_dir,
                 timeout,
                 attempts: raw.attempts.map_or(3, |a| a.0 as u32),
+                legacy_algorithms,
+                file_mode,
             }))
         }
+    }
+}
+
+/// A `host_key` pin: a fingerprint, optionally after the key's type
+/// (`ssh-ed25519 SHA256:…`, as `ssh-keygen -l` and `check` show it), normalised.
+pub(super) fn parse_pin(text: &str) -> Result<String, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let expected = "expected an OpenSSH fingerprint like \"SHA256:Ke9c3Ry...\" (43 base64 characters after SHA256:), optionally after the key's type (\"ssh-ed25519 SHA256:...\")";
+    match words.as_slice() {
+        [fingerprint] => parse_fingerprint(fingerprint).ok_or_else(|| expected.to_string()),
+        [key_type, fingerprint] => {
+            if !PINNABLE_KEY_TYPES.contains(key_type) {
+                return Err(format!(
+                    "unknown key type {key_type:?} (expected one of {})",
+                    PINNABLE_KEY_TYPES.join(", ")
+                ));
+            }
+            let fingerprint = parse_fingerprint(fingerprint).ok_or_else(|| expected.to_string())?;
+            Ok(format!("{key_type} {fingerprint}"))
+        }
+        _ => Err(expected.to_string()),
     }
 }
 

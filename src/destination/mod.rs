@@ -1,7 +1,10 @@
 //! Where a finished zip goes: a local folder, a vendor's SFTP drop, or (for a dry run)
 //! nowhere. The pipeline calls one [`Deliver`] and does not care which.
 
+mod algorithms;
 pub mod local;
+#[doc(hidden)] // public for the fuzz targets (tests/fuzz)
+pub mod server_hello;
 pub mod sftp;
 mod sftp_client;
 mod ssh;

@@ -17,7 +17,6 @@
 //! SSH is russh's, which is async: each delivery or check runs on a current-thread tokio
 //! runtime of its own, so the rest of sis-extract stays synchronous.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,8 @@ use anyhow::anyhow;
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelStream};
 
+use super::algorithms;
+use super::server_hello::Hello;
 use super::sftp_client::{
     FX_NO_SPACE_ON_FILESYSTEM, FX_NO_SUCH_FILE, FX_OP_UNSUPPORTED, FX_PERMISSION_DENIED, FX_QUOTA_EXCEEDED,
     SSH_FXF_CREAT, SSH_FXF_TRUNC, SSH_FXF_WRITE, SftpClient, SftpError,
@@ -197,7 +198,7 @@ async fn upload_on(
         .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?
         .len();
     let upload = async {
-        let remote = timed(timeout, sftp.open(&partial, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, 0o600))
+        let remote = timed(timeout, sftp.open(&partial, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, config.file_mode))
             .await
             .map_err(|e| classify_sftp(e, &format!("creating {partial} on {where_}")))?;
         let mut local = std::fs::File::open(zip)
@@ -307,30 +308,44 @@ fn remote_join(dir: &str, name: &str) -> String {
     if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }
 }
 
-/// Renames atomically with posix-rename; falls back to remove-then-rename (which has a
-/// brief moment without the file) only on servers without the extension.
+/// Renames atomically with posix-rename. A server without it gets a plain rename, which
+/// is atomic too when nothing has the final name yet; only when a previous file has it
+/// (SFTP version 3's rename refuses to replace) is that file removed first, which leaves
+/// a brief moment without it: said in a warning, then.
 async fn rename_into_place(sftp: &mut Sftp, timeout: Duration, from: &str, to: &str) -> Result<(), Failure> {
     let posix = if sftp.has_extension("posix-rename@openssh.com") {
         timed(timeout, sftp.posix_rename(from, to)).await
     } else {
         Err(SftpError::Status { code: FX_OP_UNSUPPORTED, message: String::new() })
     };
+    let denied = || {
+        Failure::Permanent(anyhow!(
+            "permission denied: the SFTP user may not rename files in the remote folder; ask the vendor"
+        ))
+    };
     match posix {
         Ok(()) => Ok(()),
         Err(e) if e.code() == Some(FX_OP_UNSUPPORTED) => {
-            tracing::warn!(
-                "the SFTP server lacks posix-rename@openssh.com; replacing {to} by remove-then-rename (not atomic)"
-            );
-            match timed(timeout, sftp.remove(to)).await {
-                Ok(()) => {}
-                Err(e) if e.code() == Some(FX_NO_SUCH_FILE) => {}
-                Err(e) => return Err(classify_sftp(e, &format!("removing the previous {to}"))),
+            let plain = timed(timeout, sftp.rename(from, to)).await;
+            let Err(refused) = plain else { return Ok(()) };
+            if refused.code() == Some(FX_PERMISSION_DENIED) {
+                return Err(denied());
             }
+            // Removing is only right when the refusal was for an existing file: never
+            // take the vendor's previous file away for a rename that fails anyway.
+            match timed(timeout, sftp.stat(to)).await {
+                Ok(_) => {}
+                Err(_) => return Err(classify_sftp(refused, "renaming")),
+            }
+            tracing::warn!(
+                "the SFTP server lacks posix-rename@openssh.com and its rename does not replace: {to} was removed, then replaced (for a moment the folder had no {to})"
+            );
+            timed(timeout, sftp.remove(to))
+                .await
+                .map_err(|e| classify_sftp(e, &format!("removing the previous {to}")))?;
             timed(timeout, sftp.rename(from, to)).await.map_err(|e| classify_sftp(e, "renaming"))
         }
-        Err(e) if e.code() == Some(FX_PERMISSION_DENIED) => Err(Failure::Permanent(anyhow!(
-            "permission denied: the SFTP user may not rename files in the remote folder; ask the vendor"
-        ))),
+        Err(e) if e.code() == Some(FX_PERMISSION_DENIED) => Err(denied()),
         Err(e) => Err(Failure::Transient(anyhow!("the server refused the rename: {e}"))),
     }
 }
@@ -380,9 +395,11 @@ fn describe_sftp_error(error: &SftpError) -> String {
 // ---------------------------------------------------------------------------------------
 
 /// What `check` learns about an SFTP destination, step by step, without uploading data.
-pub fn diagnose(config: &SftpDestination, chain: &mut Chain) {
+/// `tcp` is the connection of `check`'s TCP step, reused: a correctly pinned server sees
+/// one connection from `check`.
+pub fn diagnose(config: &SftpDestination, tcp: Option<std::net::TcpStream>, chain: &mut Chain) {
     match runtime() {
-        Ok(runtime) => runtime.block_on(diagnose_steps(config, chain)),
+        Ok(runtime) => runtime.block_on(diagnose_steps(config, tcp, chain)),
         Err(e) => {
             chain.record(Step::fail(
                 "ssh banner",
@@ -394,61 +411,103 @@ pub fn diagnose(config: &SftpDestination, chain: &mut Chain) {
     }
 }
 
-async fn diagnose_steps(config: &SftpDestination, chain: &mut Chain) {
+async fn diagnose_steps(config: &SftpDestination, tcp: Option<std::net::TcpStream>, chain: &mut Chain) {
     let where_ = format!("{}:{}", config.host, config.port);
     let timeout = config.timeout;
+    let unpinned = matches!(config.host_key, HostKeyPin::Unpinned);
 
     let started = Instant::now();
-    let server_lists = match probe_banner(config) {
-        Ok((banner, lists)) => {
-            chain.record(Step::pass("ssh banner", format!("{where_} says {banner:?}"), started));
-            lists
-        }
-        Err((detail, hint)) => {
-            chain.record(Step::fail("ssh banner", detail, hint, started));
-            return;
-        }
+    let (verified, seen) = if unpinned {
+        let (result, seen) = ssh::handshake_on(config, tcp, None, Acceptance::AnyToInspect).await;
+        let connection = result.map(|handshake| match handshake {
+            Handshake::Done(connection) => connection,
+            Handshake::KeyMismatch(_) => unreachable!("inspection accepts any key"),
+        });
+        (connection, seen)
+    } else {
+        ssh::open_verified_on(config, tcp).await
     };
 
-    let started = Instant::now();
-    match ssh::handshake(config, None, Acceptance::AnyToInspect).await {
-        Ok(Handshake::Done(connection)) => {
-            let negotiated = connection.seen.negotiated.clone().unwrap_or_else(|| "completed".to_string());
-            chain.record(Step::pass("key exchange", negotiated, started));
-            connection.close().await;
+    let step = match &seen.hello {
+        Some(Hello::Ssh { banner, .. }) => {
+            Step::pass("ssh banner", format!("{where_} says {banner:?}"), started)
         }
-        Ok(Handshake::KeyMismatch(_)) => unreachable!("inspection accepts any key"),
-        Err(failure) => {
-            let ours = ssh::supported_algorithms();
-            let theirs = server_lists.unwrap_or_default();
-            chain.record(Step::fail(
-                "key exchange",
-                format!(
-                    "{}. Server offers kex [{}], host keys [{}]; sis-extract supports kex [{}], host keys [{}]",
-                    failure.error(),
-                    theirs.0,
-                    theirs.1,
-                    ours.0,
-                    ours.1
-                ),
-                "if no algorithm is common to both lists, ask the vendor to enable a modern one (curve25519-sha256, ssh-ed25519 or rsa-sha2-256)",
-                started,
-            ));
-            return;
-        }
+        Some(Hello::NotSsh { first_line }) => Step::fail(
+            "ssh banner",
+            format!("not an SSH server: it answered {first_line:?}"),
+            "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor",
+            started,
+        ),
+        Some(Hello::Silent) => Step::fail(
+            "ssh banner",
+            format!(
+                "the server accepted the TCP connection but sent nothing within {}s (timeout)",
+                timeout.as_secs()
+            ),
+            "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor",
+            started,
+        ),
+        None => Step::fail(
+            "ssh banner",
+            verified.as_ref().err().map(|f| f.error().to_string()).unwrap_or_default(),
+            "see the tcp step",
+            started,
+        ),
+    };
+    if !chain.record(step) {
+        return;
     }
 
     let started = Instant::now();
-    if matches!(config.host_key, HostKeyPin::Unpinned) {
-        let keys = ssh::server_host_keys(config).await;
+    let preferred = algorithms::preferred(&config.legacy_algorithms, None);
+    let mismatched = seen.offers().is_some_and(|offers| {
+        !algorithms::mismatches(offers, &preferred, &config.legacy_algorithms).is_empty()
+    });
+    let step = match (&verified, seen.negotiated.clone(), seen.offers()) {
+        (Err(failure), _, _) if mismatched => Step::fail(
+            "key exchange",
+            failure.error().to_string(),
+            "each class above says what would fix it; the vendor's server and sis-extract must share one algorithm of every class",
+            started,
+        ),
+        (_, Some(negotiated), _) => Step::pass("key exchange", negotiated, started),
+        // The exchange stopped at the host key (a mismatch): what it was settling on.
+        (_, None, Some(offers)) if seen.key.is_some() => {
+            Step::pass("key exchange", algorithms::would_negotiate(offers, &preferred), started)
+        }
+        (Err(failure), _, _) => Step::fail(
+            "key exchange",
+            failure.error().to_string(),
+            "if the server stops answering during the key exchange, ask the vendor to look at its SSH log for this server's address",
+            started,
+        ),
+        (Ok(_), None, _) => Step::pass("key exchange", "completed".to_string(), started),
+    };
+    if !chain.record(step) {
+        return;
+    }
+
+    let started = Instant::now();
+    if unpinned {
+        let mut keys: Vec<(String, String)> = seen.key.iter().cloned().collect();
+        if let Ok(connection) = verified {
+            connection.close().await;
+        }
+        // The other key types the server offers, one connection each: the admin picks
+        // one with the vendor.
+        for key in ssh::server_host_keys(config, seen.offers()).await {
+            if !keys.iter().any(|(_, f)| *f == key.1) {
+                keys.push(key);
+            }
+        }
         let listed: Vec<String> = keys.iter().map(|(t, f)| format!("{t} {f}")).collect();
         let suggested = keys.iter().find(|(t, _)| t == "ssh-ed25519").or(keys.first());
         chain.record(Step::fail(
             "host key",
             format!("no host key is pinned; the server presents: {}", listed.join(", ")),
             match suggested {
-                Some((_, fp)) => format!(
-                    "confirm the fingerprint with the vendor (phone or ticket, not e-mail from the same server), then add to [job.destination]: host_key = \"{fp}\""
+                Some((key_type, fp)) => format!(
+                    "confirm the fingerprint with the vendor (phone or ticket, not e-mail from the same server), then add to [job.destination]: host_key = \"{key_type} {fp}\""
                 ),
                 None => "the server presented no host key; ask the vendor".to_string(),
             },
@@ -456,7 +515,7 @@ async fn diagnose_steps(config: &SftpDestination, chain: &mut Chain) {
         ));
         return;
     }
-    let mut connection = match ssh::open_verified(config).await {
+    let mut connection = match verified {
         Ok(verified) => verified,
         Err(failure) => {
             chain.record(Step::fail(
@@ -468,7 +527,17 @@ async fn diagnose_steps(config: &SftpDestination, chain: &mut Chain) {
             return;
         }
     };
-    chain.record(Step::pass("host key", format!("matches the pin: {}", connection.fingerprint()), started));
+    let (key_type, fingerprint) = connection.seen.key.clone().unwrap_or_default();
+    let detail = if config.host_key.key_type().is_none()
+        && matches!(config.host_key, HostKeyPin::Fingerprint(_))
+    {
+        format!(
+            "matches the pin: {key_type} {fingerprint} (pin it with its type, host_key = \"{key_type} {fingerprint}\", and each run connects once even when the server prefers another key type)"
+        )
+    } else {
+        format!("matches the pin: {key_type} {fingerprint}")
+    };
+    chain.record(Step::pass("host key", detail, started));
     sftp_steps(&mut connection, config, chain, &where_, timeout).await;
     connection.close().await;
 }
@@ -510,7 +579,20 @@ async fn sftp_steps(
             return;
         }
     };
-    chain.record(Step::pass("sftp", "the SFTP subsystem started", started));
+    // What a night's delivery relies on, said here rather than discovered then.
+    let mut lacks = Vec::new();
+    if !sftp.has_extension("posix-rename@openssh.com") {
+        lacks.push("posix-rename@openssh.com (a night that replaces the previous file with the same name removes it first: for a moment the vendor's folder has none)");
+    }
+    if !sftp.has_extension("fsync@openssh.com") {
+        lacks.push("fsync@openssh.com (the upload cannot be forced to the server's disk before it is renamed into place)");
+    }
+    let detail = if lacks.is_empty() {
+        "the SFTP subsystem started; it offers atomic replacement (posix-rename) and fsync".to_string()
+    } else {
+        format!("the SFTP subsystem started; note: the server lacks {}", lacks.join(" and "))
+    };
+    chain.record(Step::pass("sftp", detail, started));
 
     let started = Instant::now();
     let remote_dir = remote_folder(config);
@@ -586,84 +668,4 @@ async fn sftp_steps(
     };
     chain.record(step);
     let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
-}
-
-/// Reads the server's identification line on a connection of its own, then its KEXINIT
-/// algorithm lists (kex, host keys), so that a mismatch can be shown side by side.
-/// Errors are (what was seen, what to do).
-/// The server's (kex, host-key) algorithm lists, comma-separated.
-type AlgorithmLists = (String, String);
-/// What a failed step saw, and what to do.
-type SeenAndHint = (String, String);
-
-fn probe_banner(config: &SftpDestination) -> Result<(String, Option<AlgorithmLists>), SeenAndHint> {
-    let timeout = config.timeout;
-    let mut stream = ssh::connect_tcp(&config.host, config.port, timeout)
-        .map_err(|f| (f.error().to_string(), "see the tcp step".to_string()))?;
-    let mut line = Vec::new();
-    let mut other_line: Option<Vec<u8>> = None;
-    let mut byte = [0u8; 1];
-    loop {
-        match stream.read(&mut byte) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                line.push(byte[0]);
-                if byte[0] == b'\n' || line.len() > 255 {
-                    if line.starts_with(b"SSH-") {
-                        break;
-                    }
-                    // RFC 4253 lets a server send other lines before its identification,
-                    // but in practice such a line is another service's greeting.
-                    other_line.get_or_insert_with(|| line.clone());
-                    line.clear();
-                }
-            }
-        }
-    }
-    if !line.starts_with(b"SSH-") {
-        let seen = other_line.or_else(|| (!line.is_empty()).then_some(line));
-        return Err(match seen {
-            Some(seen) => {
-                let text: String = String::from_utf8_lossy(&seen).trim_end().chars().take(80).collect();
-                (
-                    format!("not an SSH server: it answered {text:?}"),
-                    "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor".to_string(),
-                )
-            }
-            None => (
-                format!("the server accepted the TCP connection but sent nothing within {}s (timeout)", timeout.as_secs()),
-                "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor".to_string(),
-            ),
-        });
-    }
-    let text: String = String::from_utf8_lossy(&line).trim_end().chars().take(80).collect();
-    // Our identification, then the server's KEXINIT packet (unencrypted).
-    let lists = (|| -> std::io::Result<(String, String)> {
-        stream.write_all(b"SSH-2.0-sis_extract_check\r\n")?;
-        let mut length = [0u8; 4];
-        stream.read_exact(&mut length)?;
-        let length = u32::from_be_bytes(length) as usize;
-        if !(6..=256 * 1024).contains(&length) {
-            return Err(std::io::Error::other("implausible packet length"));
-        }
-        let mut packet = vec![0u8; length];
-        stream.read_exact(&mut packet)?;
-        let padding = packet[0] as usize;
-        let payload = packet.get(1..length.saturating_sub(padding)).unwrap_or_default();
-        if payload.first() != Some(&20) {
-            return Err(std::io::Error::other("not a KEXINIT"));
-        }
-        let mut at = 17; // message type + 16-byte cookie
-        let mut next = || -> Option<String> {
-            let len = u32::from_be_bytes(payload.get(at..at + 4)?.try_into().ok()?) as usize;
-            let text = String::from_utf8_lossy(payload.get(at + 4..at + 4 + len)?).into_owned();
-            at += 4 + len;
-            Some(text)
-        };
-        let kex = next().unwrap_or_default();
-        let host_keys = next().unwrap_or_default();
-        Ok((kex, host_keys))
-    })()
-    .ok();
-    Ok((text, lists))
 }

@@ -13,28 +13,12 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use russh::client::{self, AuthResult, Handle};
-use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 
+use super::algorithms;
+use super::server_hello::{self, Hello, Offers, Recorder};
 use super::sftp::Failure;
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
-
-/// Host-key algorithm groups, tried in turn when the server's preferred key does not
-/// match the pin (a server usually has several host keys; the pin may be any of them).
-pub fn host_key_groups() -> [Vec<Algorithm>; 3] {
-    [
-        vec![Algorithm::Ed25519],
-        vec![
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP256 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP384 },
-            Algorithm::Ecdsa { curve: EcdsaCurve::NistP521 },
-        ],
-        vec![
-            Algorithm::Rsa { hash: Some(HashAlg::Sha512) },
-            Algorithm::Rsa { hash: Some(HashAlg::Sha256) },
-            Algorithm::Rsa { hash: None },
-        ],
-    ]
-}
 
 /// Which host keys the handshake accepts.
 #[derive(Clone)]
@@ -56,6 +40,18 @@ pub struct Seen {
     pub negotiated: Option<String>,
     /// Why the pin could not be checked (an unreadable known_hosts file).
     pub pin_error: Option<String>,
+    /// What the server said before the handshake went encrypted (or failed).
+    pub hello: Option<Hello>,
+}
+
+impl Seen {
+    /// The server's KEXINIT offers, if they arrived.
+    pub fn offers(&self) -> Option<&Offers> {
+        match &self.hello {
+            Some(Hello::Ssh { offers, .. }) => offers.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// Checks the host key as russh hands it over, before the handshake completes.
@@ -80,7 +76,7 @@ impl client::Handler for Verifier {
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         let key_type = key.algorithm().as_str().to_string();
         let (matched, pin_error) = match &self.pin {
-            HostKeyPin::Fingerprint(pinned) => (*pinned == fingerprint, None),
+            HostKeyPin::Fingerprint(_) => (self.pin.fingerprint() == Some(fingerprint.as_str()), None),
             HostKeyPin::KnownHosts(path) => known_hosts_match(path, &self.host, self.port, &key),
             HostKeyPin::Unpinned => (false, None),
         };
@@ -100,11 +96,16 @@ impl client::Handler for Verifier {
         names: &russh::Names,
         _session: &mut client::Session,
     ) -> Result<(), Self::Error> {
+        let cipher = names.cipher.as_ref();
+        let mac = if cipher.contains("gcm") || cipher.contains("poly1305") {
+            "implicit (the cipher authenticates)"
+        } else {
+            names.client_mac.as_ref()
+        };
         self.seen.lock().expect("not poisoned").negotiated = Some(format!(
-            "kex {}, host key {}, cipher {}",
+            "kex {}, host key {}, cipher {cipher}, MAC {mac}",
             names.kex.as_ref(),
             names.key.as_str(),
-            names.cipher.as_ref()
         ));
         Ok(())
     }
@@ -171,15 +172,42 @@ pub async fn handshake(
     host_keys: Option<&[Algorithm]>,
     acceptance: Acceptance,
 ) -> Result<Handshake, Failure> {
-    let tcp = connect_tcp(&config.host, config.port, config.timeout)?;
-    let socket = tcp.try_clone().ok();
-    let preparing = |e: std::io::Error| {
-        Failure::Transient(anyhow!("preparing the connection to {}:{}: {e}", config.host, config.port))
-    };
-    tcp.set_nonblocking(true).map_err(preparing)?;
-    let tcp = tokio::net::TcpStream::from_std(tcp).map_err(preparing)?;
+    handshake_on(config, None, host_keys, acceptance).await.0
+}
 
-    let mut ssh_config = client::Config {
+/// [`handshake`] on `tcp` if given (`check` has connected for its TCP step: one
+/// connection, not two), and what was seen of the server even when it failed.
+pub async fn handshake_on(
+    config: &SftpDestination,
+    tcp: Option<TcpStream>,
+    host_keys: Option<&[Algorithm]>,
+    acceptance: Acceptance,
+) -> (Result<Handshake, Failure>, Seen) {
+    let tcp = match tcp {
+        Some(tcp) => tcp,
+        None => match connect_tcp(&config.host, config.port, config.timeout) {
+            Ok(tcp) => tcp,
+            Err(failure) => return (Err(failure), Seen::default()),
+        },
+    };
+    let _ = tcp.set_nodelay(true);
+    let socket = tcp.try_clone().ok();
+    let prepared = tcp.set_nonblocking(true).and_then(|()| tokio::net::TcpStream::from_std(tcp));
+    let tcp = match prepared {
+        Ok(tcp) => tcp,
+        Err(e) => {
+            let failure = Failure::Transient(anyhow!(
+                "preparing the connection to {}:{}: {e}",
+                config.host,
+                config.port
+            ));
+            return (Err(failure), Seen::default());
+        }
+    };
+    // A copy of what the server sends first: its banner and KEXINIT, to explain a failure.
+    let (tcp, record) = Recorder::new(tcp);
+
+    let ssh_config = client::Config {
         client_id: russh::SshId::Standard(Cow::Borrowed(concat!(
             "SSH-2.0-sis_extract_",
             env!("CARGO_PKG_VERSION")
@@ -187,14 +215,13 @@ pub async fn handshake(
         // Nothing received for twice the timeout ends the session, and with it every
         // request still waiting: a server that stops answering cannot hold the run.
         inactivity_timeout: Some(config.timeout * 2),
+        preferred: algorithms::preferred(&config.legacy_algorithms, host_keys),
         ..Default::default()
     };
     // The upload's writes in flight each take a slot of the channel's queue in russh; a
     // full queue would wait on itself.
     const _: () = assert!(super::sftp::WRITES_IN_FLIGHT < 100, "russh's default channel_buffer_size is 100");
-    if let Some(keys) = host_keys {
-        ssh_config.preferred.key = Cow::Owned(keys.to_vec());
-    }
+    let preferred = ssh_config.preferred.clone();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let verifier = Verifier {
         acceptance: acceptance.clone(),
@@ -206,29 +233,69 @@ pub async fn handshake(
     let connected =
         tokio::time::timeout(config.timeout, client::connect_stream(Arc::new(ssh_config), tcp, verifier))
             .await;
-    let seen_now = seen.lock().expect("not poisoned").clone();
-    match connected {
-        Ok(Ok(handle)) => Ok(Handshake::Done(Connection { handle, socket, seen: seen_now })),
+    let mut seen_now = seen.lock().expect("not poisoned").clone();
+    let hello = server_hello::parse(&record.lock().expect("not poisoned"));
+    seen_now.hello = Some(hello.clone());
+    let where_ = format!("{}:{}", config.host, config.port);
+    let firewall = "Check that host and port are the vendor's SFTP server and that the firewall lets this server through";
+    let result = match connected {
+        Ok(Ok(handle)) => Ok(Handshake::Done(Connection { handle, socket, seen: seen_now.clone() })),
         Ok(Err(_))
             if matches!(acceptance, Acceptance::Pinned) && seen_now.key.is_some() && !seen_now.matched =>
         {
-            if let Some(problem) = seen_now.pin_error {
-                return Err(Failure::Permanent(anyhow!(problem)));
+            match seen_now.pin_error.clone() {
+                Some(problem) => Err(Failure::Permanent(anyhow!(problem))),
+                None => Ok(Handshake::KeyMismatch(seen_now.clone())),
             }
-            Ok(Handshake::KeyMismatch(seen_now))
         }
-        Ok(Err(e)) => Err(Failure::Transient(anyhow!(
-            "the SSH handshake with {}:{} failed: {}. Check that host and port are the vendor's SFTP server and that the firewall lets this server through",
-            config.host,
-            config.port,
-            describe_ssh_error(&e)
-        ))),
-        Err(_) => Err(Failure::Transient(anyhow!(
-            "the SSH handshake with {}:{} failed: no answer within {}s (timeout). Check that host and port are the vendor's SFTP server and that the firewall lets this server through",
-            config.host,
-            config.port,
-            config.timeout.as_secs()
-        ))),
+        failed => {
+            let error = match failed {
+                Ok(Err(e)) => describe_ssh_error(&e),
+                _ => format!("no answer within {}s (timeout)", config.timeout.as_secs()),
+            };
+            Err(explain_failed_handshake(&where_, &hello, &preferred, config, &error, firewall))
+        }
+    };
+    (result, seen_now)
+}
+
+/// Why a handshake failed, from what the server said before it did: another service on
+/// the port, silence, or algorithms in no common class (every such class at once; a
+/// mismatch is the vendor's configuration, not the network's, and is not retried).
+fn explain_failed_handshake(
+    where_: &str,
+    hello: &Hello,
+    preferred: &russh::Preferred,
+    config: &SftpDestination,
+    error: &str,
+    firewall: &str,
+) -> Failure {
+    match hello {
+        Hello::NotSsh { first_line } => Failure::Permanent(anyhow!(
+            "{where_} is not an SSH server: it answered {first_line:?}. The port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor"
+        )),
+        Hello::Silent => Failure::Transient(anyhow!(
+            "the SSH handshake with {where_} failed: the server accepted the TCP connection but sent nothing ({error}). \
+             An SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor"
+        )),
+        Hello::Ssh { banner, offers } => {
+            let mismatches = offers
+                .as_ref()
+                .map(|offers| algorithms::mismatches(offers, preferred, &config.legacy_algorithms))
+                .unwrap_or_default();
+            if mismatches.is_empty() {
+                return Failure::Transient(anyhow!(
+                    "the SSH handshake with {where_} ({banner}) failed: {error}. {firewall}"
+                ));
+            }
+            let classes: Vec<&str> = mismatches.iter().map(|m| m.class).collect();
+            let each: Vec<String> = mismatches.iter().map(|m| format!("- {m}")).collect();
+            Failure::Permanent(anyhow!(
+                "the SFTP server {where_} ({banner}) and sis-extract have no algorithm in common for: {}. Not retried.\n{}",
+                classes.join(", "),
+                each.join("\n")
+            ))
+        }
     }
 }
 
@@ -243,29 +310,83 @@ pub fn describe_ssh_error(error: &russh::Error) -> String {
     }
 }
 
-/// Connects with each host-key type in turn until one matches the pin. On a mismatch of
-/// every key the server has, the error lists them all, and no credential was sent.
-pub async fn open_verified(config: &SftpDestination) -> Result<Connection, Failure> {
-    let mut seen: Vec<(String, String)> = Vec::new();
-    // First with the server's own preference; then, if that key is not the pinned one,
-    // each other key type, because the pin may name any of the server's keys.
-    let groups = host_key_groups();
-    let mut preferences: Vec<Option<&[Algorithm]>> = vec![None];
-    preferences.extend(groups.iter().map(|g| Some(g.as_slice())));
-    for preference in preferences {
-        match handshake(config, preference, Acceptance::Pinned).await {
-            Ok(Handshake::Done(connection)) => return Ok(connection),
-            Ok(Handshake::KeyMismatch(shown)) => {
-                if let Some(key) = shown.key
-                    && !seen.iter().any(|(_, f)| *f == key.1)
-                {
-                    seen.push(key);
+/// The host-key algorithms the pin names: a typed pin's type, or the types a known_hosts
+/// file lists for this host. `None` when the pin does not say (a bare fingerprint).
+pub fn pinned_key_algorithms(config: &SftpDestination) -> Option<Vec<Algorithm>> {
+    let legacy = &config.legacy_algorithms;
+    let algorithms: Vec<Algorithm> = match &config.host_key {
+        HostKeyPin::Fingerprint(_) => {
+            algorithms::algorithms_for_key_type(config.host_key.key_type()?, legacy)
+        }
+        HostKeyPin::KnownHosts(path) => {
+            let listed =
+                russh::keys::known_hosts::known_host_keys_path(&config.host, config.port, path).ok()?;
+            let mut algorithms = Vec::new();
+            for (_, key) in listed {
+                for algorithm in algorithms::algorithms_for_key_type(key.algorithm().as_str(), legacy) {
+                    if !algorithms.contains(&algorithm) {
+                        algorithms.push(algorithm);
+                    }
                 }
             }
-            // The server has no key of this type.
-            Err(_) if preference.is_some() => continue,
-            Err(failure) => return Err(failure),
+            algorithms
         }
+        HostKeyPin::Unpinned => return None,
+    };
+    (!algorithms.is_empty()).then_some(algorithms)
+}
+
+/// Connects and verifies the host key against the pin, in as few connections as the pin
+/// allows (servers that rate-limit or ban count them): one when the pin names its key
+/// type (or is a known_hosts file) or is of the server's preferred type; otherwise one
+/// more per other key type the server's KEXINIT offers. On a mismatch the error lists the
+/// keys seen, and no credential was sent.
+pub async fn open_verified(config: &SftpDestination) -> Result<Connection, Failure> {
+    open_verified_on(config, None).await.0
+}
+
+/// [`open_verified`], the first handshake on `tcp` if given; also returns what the first
+/// handshake saw (for `check`'s banner and key-exchange steps).
+pub async fn open_verified_on(
+    config: &SftpDestination,
+    tcp: Option<TcpStream>,
+) -> (Result<Connection, Failure>, Seen) {
+    let pinned = pinned_key_algorithms(config);
+    let (first, first_seen) = handshake_on(config, tcp, pinned.as_deref(), Acceptance::Pinned).await;
+    let mut seen: Vec<(String, String)> = Vec::new();
+    match first {
+        Ok(Handshake::Done(connection)) => return (Ok(connection), first_seen),
+        Ok(Handshake::KeyMismatch(shown)) => seen.extend(shown.key),
+        // A pinned type the server no longer has: look at the keys it does have.
+        Err(_) if pinned.is_some() && first_seen.offers().is_some() => {}
+        Err(failure) => return (Err(failure), first_seen),
+    }
+    // A bare fingerprint of a key that is not the server's preferred one, or a pinned
+    // type the server lacks: each other key type the server offers, once.
+    let others = match first_seen.offers() {
+        Some(offers) => algorithms::groups_offered(offers, &config.legacy_algorithms),
+        None => algorithms::host_key_groups(&config.legacy_algorithms),
+    };
+    if pinned.is_none() {
+        for group in others {
+            if seen.iter().any(|(key_type, _)| group_covers(&group, key_type)) {
+                continue;
+            }
+            match handshake(config, Some(&group), Acceptance::Pinned).await {
+                Ok(Handshake::Done(connection)) => return (Ok(connection), first_seen),
+                Ok(Handshake::KeyMismatch(shown)) => {
+                    if let Some(key) = shown.key
+                        && !seen.iter().any(|(_, f)| *f == key.1)
+                    {
+                        seen.push(key);
+                    }
+                }
+                Err(_) => continue,
+            }
+        }
+    } else if seen.is_empty() {
+        // The server has no key of the pinned type: show the keys it has.
+        seen = server_host_keys(config, first_seen.offers()).await;
     }
     let offered = seen.iter().map(|(t, f)| format!("{t} {f}")).collect::<Vec<_>>().join(", ");
     let pin = match &config.host_key {
@@ -273,20 +394,33 @@ pub async fn open_verified(config: &SftpDestination) -> Result<Connection, Failu
         HostKeyPin::KnownHosts(p) => format!("any key for this host in {}", p.display()),
         HostKeyPin::Unpinned => "a pin, because job.destination has no host_key".to_string(),
     };
-    Err(Failure::Permanent(anyhow!(
+    let failure = Failure::Permanent(anyhow!(
         "the SFTP server {}:{} presented a host key that does not match {pin}; refusing to send credentials. \
          The server offers: {offered}. Not retried. THE HOST KEY HAS CHANGED, or this is not the vendor's server (someone may \
          be intercepting the connection). If the vendor really changed its key, confirm the new fingerprint with \
          the vendor by phone or ticket, then update the pin",
         config.host,
         config.port
-    )))
+    ));
+    (Err(failure), first_seen)
 }
 
-/// Every host key the server has, one handshake per key type (nothing is authenticated).
-pub async fn server_host_keys(config: &SftpDestination) -> Vec<(String, String)> {
+/// Whether a key of `key_type` (as russh names it) is one of `group`'s.
+fn group_covers(group: &[Algorithm], key_type: &str) -> bool {
+    let family =
+        |name: &str| if name.starts_with("rsa-sha2-") { "ssh-rsa".to_string() } else { name.to_string() };
+    group.iter().any(|a| family(a.as_str()) == family(key_type))
+}
+
+/// Every host key the server has: one handshake per key type it offers (from `offers`
+/// when known, else every type sis-extract knows), nothing authenticated.
+pub async fn server_host_keys(config: &SftpDestination, offers: Option<&Offers>) -> Vec<(String, String)> {
+    let groups = match offers {
+        Some(offers) => algorithms::groups_offered(offers, &config.legacy_algorithms),
+        None => algorithms::host_key_groups(&config.legacy_algorithms),
+    };
     let mut keys: Vec<(String, String)> = Vec::new();
-    for group in host_key_groups() {
+    for group in groups {
         let Ok(Handshake::Done(connection)) = handshake(config, Some(&group), Acceptance::AnyToInspect).await
         else {
             continue;
@@ -437,12 +571,4 @@ pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream
         _ => format!("{error}"),
     };
     Err(Failure::Transient(anyhow!("cannot connect to the SFTP server {host}:{port} ({address}): {why}")))
-}
-
-/// The key exchange and host-key algorithms sis-extract offers, for `check`'s report.
-pub fn supported_algorithms() -> (String, String) {
-    let preferred = russh::Preferred::default();
-    let kex = preferred.kex.iter().map(|k| k.as_ref().to_string()).collect::<Vec<_>>().join(",");
-    let keys = preferred.key.iter().map(|k| k.as_str().to_string()).collect::<Vec<_>>().join(",");
-    (kex, keys)
 }
