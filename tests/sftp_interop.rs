@@ -162,7 +162,8 @@ fn tail(path: &Path) -> String {
 /// while unwinding from a panic) stops the group by the child's pid: SIGTERM, then
 /// SIGKILL after 5 s.
 struct Server {
-    name: &'static str,
+    /// The program and variant, for messages (e.g. "sshd openssh-rsa").
+    name: String,
     child: Child,
     port: u16,
     log: PathBuf,
@@ -176,7 +177,7 @@ impl Server {
     /// `port_file`. Returns Err when the process ended early (e.g. a port race), so the
     /// caller can try another port.
     fn start(
-        name: &'static str,
+        name: &str,
         mut command: Command,
         port: Option<u16>,
         port_file: Option<&Path>,
@@ -185,8 +186,13 @@ impl Server {
         let file = std::fs::File::create(log).unwrap();
         command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file).process_group(0);
         let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        let mut server =
-            Server { name, child, port: port.unwrap_or(0), log: log.to_path_buf(), reaped: false };
+        let mut server = Server {
+            name: name.to_string(),
+            child,
+            port: port.unwrap_or(0),
+            log: log.to_path_buf(),
+            reaped: false,
+        };
         let started = Instant::now();
         loop {
             if let Some(status) = server.child.try_wait().unwrap() {
@@ -215,7 +221,7 @@ impl Server {
 
     /// `start` with a free port chosen here, tried up to three times (another program
     /// may take the port between our check and the server's bind).
-    fn start_on_free_port(name: &'static str, log: &Path, make: impl Fn(u16) -> Command) -> Server {
+    fn start_on_free_port(name: &str, log: &Path, make: impl Fn(u16) -> Command) -> Server {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
@@ -325,7 +331,7 @@ fn openssh(variant: &str, kinds: &[&str], extra: &str) -> (Server, tempfile::Tem
     let d = dir.path().display();
     let host_keys: String = keys.iter().map(|k| format!("HostKey {}\n", k.display())).collect();
     std::fs::create_dir_all("/run/sshd").unwrap(); // the privilege-separation folder
-    let server = Server::start_on_free_port("sshd", &log, |port| {
+    let server = Server::start_on_free_port(&format!("sshd {variant}"), &log, |port| {
         std::fs::write(
             &config,
             format!(
