@@ -9,67 +9,9 @@
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::config::{Config, Destination, Job};
 
-/// One step of a chain.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub step: String,
-    pub ok: bool,
-    /// What was seen: addresses, timings, algorithms, fingerprints, columns.
-    pub detail: String,
-    /// On failure: the likely cause and the next action.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    pub elapsed_ms: u64,
-}
-
-impl Step {
-    pub fn pass(step: &str, detail: impl Into<String>, started: Instant) -> Step {
-        Step { step: step.into(), ok: true, detail: detail.into(), hint: None, elapsed_ms: elapsed(started) }
-    }
-
-    pub fn fail(step: &str, detail: impl Into<String>, hint: impl Into<String>, started: Instant) -> Step {
-        Step {
-            step: step.into(),
-            ok: false,
-            detail: detail.into(),
-            hint: Some(hint.into()),
-            elapsed_ms: elapsed(started),
-        }
-    }
-}
-
-fn elapsed(started: Instant) -> u64 {
-    started.elapsed().as_millis() as u64
-}
-
-/// The steps towards one target; the first failure ends the chain.
-#[derive(Debug, Serialize)]
-pub struct Chain {
-    pub name: String,
-    pub target: String,
-    pub steps: Vec<Step>,
-}
-
-impl Chain {
-    fn new(name: String, target: String) -> Chain {
-        Chain { name, target, steps: Vec::new() }
-    }
-
-    /// Records `step`; returns whether the chain may go on.
-    pub fn record(&mut self, step: Step) -> bool {
-        let ok = step.ok;
-        self.steps.push(step);
-        ok
-    }
-
-    pub fn ok(&self) -> bool {
-        self.steps.iter().all(|s| s.ok)
-    }
-}
+pub use crate::diagnosis::{Chain, Step, elapsed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Only {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::source::{Row, RowSink};
+use crate::rows::{Row, RowSink};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static LAST_DRAW: Mutex<Option<Instant>> = Mutex::new(None);

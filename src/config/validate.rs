@@ -351,9 +351,9 @@ pub(super) fn validate_job(
         ));
     }
     if let Some(expression) = &raw.schedule {
-        let cron = crate::schedule::parse(expression)
+        let cron = crate::cron::parse(expression)
             .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
-        crate::schedule::check_fires(&cron, expression, timezone)
+        crate::cron::check_fires(&cron, expression, timezone)
             .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
     }
     checked_path(&format!("{key}.queries"), &raw.queries)?;

@@ -32,8 +32,8 @@ use super::sftp_client::{
 };
 use super::ssh::{self, Acceptance, Connection, Handshake};
 use super::{Deliver, Delivery};
-use crate::check::{Chain, Step};
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
+use crate::diagnosis::{Chain, Step};
 
 /// Bytes per SFTP write request, and requests kept unacknowledged: OpenSSH `sftp`'s
 /// defaults (32 KiB, 64), which every server accepts. 2 MiB in flight keeps a 20 ms round

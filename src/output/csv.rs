@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::archive::{EntryStore, SetFileWriter};
 use crate::config::LineEnding;
-use crate::source::{Row, RowSink};
+use crate::rows::{Row, RowSink};
 
 /// Writes one CSV file as rows arrive. Call [`CsvFile::finish`]: only it reports the last
 /// write errors, syncs the file and records its compressed zip entry. A writer dropped

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::archive::EntryStore;
 use crate::config::{Format, LineEnding};
-use crate::source::{Row, RowSink};
+use crate::rows::{Row, RowSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {

@@ -6,8 +6,8 @@ use std::time::Instant;
 use odbc_api::DataType;
 
 use super::{Source, driver_name, explain::first_line};
-use crate::check::{Chain, Step};
 use crate::config::SourceConfig;
+use crate::diagnosis::{Chain, Step};
 use crate::secret;
 
 /// `check`'s database steps, after DNS and TCP: driver installed, login, read-only

@@ -33,9 +33,9 @@ mod diagnose;
 mod explain;
 mod values;
 
+pub use crate::rows::{Row, RowSink};
 pub use connection_string::driver_name;
 pub use diagnose::diagnose;
-pub use values::Row;
 
 use connection_string::{full_connection_string, names_psqlodbc, names_sqlite};
 use diagnose::sql_type_name;
@@ -45,14 +45,6 @@ use values::{ColumnKind, Converter, fetch_batches};
 /// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
 /// round trips no longer dominate and larger batches only cost memory.
 const MAX_BATCH_ROWS: usize = 16_384;
-
-/// Receives the rows of one query.
-pub trait RowSink {
-    /// Called once, before any row, with the result's column names.
-    fn begin(&mut self, columns: &[String]) -> Result<()>;
-    /// Called for every row; the row's buffers are reused for the next one.
-    fn row(&mut self, row: &Row) -> Result<()>;
-}
 
 /// An open, read-only database connection.
 pub struct Source {

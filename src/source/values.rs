@@ -10,25 +10,7 @@ use odbc_api::Cursor;
 use odbc_api::buffers::ColumnarDynBuffer;
 use odbc_api::sys::{Date, Timestamp};
 
-use super::RowSink;
-
-/// One row as UTF-8 text; `None` is SQL NULL.
-#[derive(Default)]
-pub struct Row {
-    values: Vec<String>,
-    present: Vec<bool>,
-}
-
-impl Row {
-    pub fn get(&self, index: usize) -> Option<&str> {
-        self.present[index].then(|| self.values[index].as_str())
-    }
-
-    fn reset(&mut self, columns: usize) {
-        self.values.resize_with(columns, String::new);
-        self.present.resize(columns, false);
-    }
-}
+use crate::rows::{Row, RowSink};
 
 /// How one result column is fetched and turned into text.
 #[derive(Clone, Copy, Debug)]
