@@ -3,7 +3,10 @@
 
 pub mod local;
 pub mod sftp;
-mod sftp_client;
+/// Public only for the cargo-fuzz targets (tests/fuzz/targets.rs), which feed it a
+/// hostile server's bytes; not an API.
+#[doc(hidden)]
+pub mod sftp_client;
 mod ssh;
 
 use std::path::Path;
