@@ -32,6 +32,7 @@ import argparse
 import base64
 import hashlib
 import json
+import logging
 import os
 import socket
 import struct
@@ -412,6 +413,8 @@ def main():
     args = p.parse_args()
 
     os.makedirs(os.path.join(args.dir, "root"), exist_ok=True)
+    # paramiko's complaints (a client that hangs up mid-handshake) go to a file, not stderr.
+    logging.basicConfig(filename=os.path.join(args.dir, "paramiko.log"), level=logging.INFO)
     log = Log(os.path.join(args.dir, "requests.log"))
     raw = args.mode in ("endless-banner", "endless-line", "slow-banner")
     key = None
