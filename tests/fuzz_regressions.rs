@@ -49,3 +49,27 @@ fn query_text_inputs() {
 fn history_lines_inputs() {
     assert!(replay("history_lines", targets::history_lines) >= 1);
 }
+
+#[test]
+fn sftp_server_bytes_inputs() {
+    assert!(replay("sftp_server_bytes", targets::sftp_server_bytes) >= 5);
+}
+
+#[test]
+fn known_hosts_inputs() {
+    assert!(replay("known_hosts", targets::known_hosts) >= 3);
+}
+
+/// The well-formed transcripts answer every request in step: the fuzzer starts from whole
+/// sessions, not from a VERSION it must first guess its way past.
+#[test]
+fn the_well_formed_sftp_seeds_reach_the_end_of_the_session() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/sftp_server_bytes");
+    for name in ["happy-1x16", "happy-8x128-reversed", "happy-4x64-binary-handle", "no-extensions"] {
+        let steps = targets::sftp_session(&std::fs::read(seeds.join(name)).unwrap());
+        let failed: Vec<&str> = steps.iter().filter(|(_, ok)| !ok).map(|(step, _)| *step).collect();
+        assert_eq!(steps.len(), 12, "{name}: {steps:?}");
+        // The transcript says the file to remove is missing, on purpose.
+        assert_eq!(failed, ["remove"], "{name}: {steps:?}");
+    }
+}

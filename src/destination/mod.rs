@@ -6,7 +6,10 @@ pub mod local;
 #[doc(hidden)] // public for the fuzz targets (tests/fuzz)
 pub mod server_hello;
 pub mod sftp;
-mod sftp_client;
+/// Public only for the cargo-fuzz targets (tests/fuzz/targets.rs), which feed it a
+/// hostile server's bytes; not an API.
+#[doc(hidden)]
+pub mod sftp_client;
 mod ssh;
 
 use std::path::Path;
