@@ -56,6 +56,11 @@ fn sftp_server_bytes_inputs() {
 }
 
 #[test]
+fn server_hello_inputs() {
+    assert!(replay("server_hello", targets::server_hello) >= 3);
+}
+
+#[test]
 fn known_hosts_inputs() {
     assert!(replay("known_hosts", targets::known_hosts) >= 3);
 }

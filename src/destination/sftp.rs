@@ -642,6 +642,13 @@ async fn sftp_steps(
         ),
     };
     if !chain.record(step) {
+        // The server may have created the probe before the write failed: leave nothing
+        // in the vendor's folder, on a new SFTP session if this one is out of step.
+        if let Err(SftpError::Io(_)) = timed(timeout, sftp.remove(&probe)).await
+            && let Ok(mut fresh) = start_sftp(connection, config).await
+        {
+            let _ = timed(timeout, fresh.remove(&probe)).await;
+        }
         return;
     }
     let started = Instant::now();

@@ -168,12 +168,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
                 SSH_FXP_HANDLE,
             )
             .await?;
-        Ok(Handle(Reader(&body).string()?.to_vec()))
+        handle_from(&body)
     }
 
     pub async fn open_dir(&mut self, path: &str) -> Result<Handle, SftpError> {
         let body = self.request(SSH_FXP_OPENDIR, |p| p.string(path.as_bytes()), SSH_FXP_HANDLE).await?;
-        Ok(Handle(Reader(&body).string()?.to_vec()))
+        handle_from(&body)
     }
 
     /// The number of entries in a folder (`.` and `..` included, as the server lists them).
@@ -509,9 +509,29 @@ impl<'a> Reader<'a> {
 
 /// A STATUS answer's error, from the rest of the packet after its code. The message is
 /// optional in practice (some servers send none).
+/// The server's own words go into stderr, the log and the history: at most
+/// [`MAX_MESSAGE_CHARS`] characters, control characters (terminal escapes, new lines)
+/// shown escaped.
 fn status_error(code: u32, reader: &mut Reader<'_>) -> SftpError {
-    let message = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
+    let raw = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
+    let mut message: String =
+        raw.chars().take(MAX_MESSAGE_CHARS).flat_map(|c| c.escape_debug().collect::<Vec<_>>()).collect();
+    if raw.chars().count() > MAX_MESSAGE_CHARS {
+        message.push('…');
+    }
     SftpError::Status { code, message }
+}
+
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// SFTP handles are at most 256 bytes (draft-ietf-secsh-filexfer-02 § 6.2); each write
+/// repeats the handle, so a longer one would multiply what is kept in flight.
+fn handle_from(body: &[u8]) -> Result<Handle, SftpError> {
+    let handle = Reader(body).string()?;
+    if handle.len() > 256 {
+        return Err(protocol_error("a handle longer than 256 bytes"));
+    }
+    Ok(Handle(handle.to_vec()))
 }
 
 fn read_attributes(reader: &mut Reader<'_>) -> Result<Attributes, SftpError> {

@@ -195,3 +195,21 @@ pub fn known_hosts(data: &[u8]) {
         }
     }
 }
+
+/// Any bytes as what an SSH server sends first (banner lines, then its KEXINIT), read as
+/// sis-extract reads the handshake's record of them, and set against what sis-extract
+/// offers: never a panic, and never more text kept than was received.
+pub fn server_hello(data: &[u8]) {
+    use sis_extract::destination::server_hello::{Hello, parse};
+    match parse(data) {
+        Hello::Ssh { banner, offers } => {
+            assert!(banner.len() <= 4 * data.len(), "the banner grew");
+            if let Some(offers) = offers {
+                let names = offers.kex.len() + offers.host_key.len() + offers.mac_to_server.len();
+                assert!(names <= data.len(), "more names than bytes");
+            }
+        }
+        Hello::NotSsh { first_line } => assert!(first_line.chars().count() <= 4 * 80),
+        Hello::Silent => assert!(data.iter().all(|b| *b == b'\n'), "silence with bytes"),
+    }
+}
