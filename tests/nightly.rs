@@ -55,15 +55,33 @@ fn fire_times_across_spring_forward() {
 
 #[test]
 fn fire_times_across_fall_back() {
-    // 2026-11-01 01:00-02:00 happens twice: a 01:30 job runs once, at the first 01:30.
-    for (tz, first) in [
-        ("America/Chicago", "2026-11-01 01:30 CDT (2026-11-01 06:30 UTC)"),
-        ("America/New_York", "2026-11-01 01:30 EDT (2026-11-01 05:30 UTC)"),
+    // 2026-11-01 01:00-02:00 happens twice: a 01:30 job runs once, at the first 01:30,
+    // and next at 01:30 the day after. The whole list is compared: an extra fire time
+    // anywhere that night (the second 01:30, or 02:00 after the repeated hour) fails.
+    for (tz, fires) in [
+        (
+            "America/Chicago",
+            [
+                "2026-11-01 01:30 CDT (2026-11-01 06:30 UTC)",
+                "2026-11-02 01:30 CST (2026-11-02 07:30 UTC)",
+                "2026-11-03 01:30 CST (2026-11-03 07:30 UTC)",
+                "2026-11-04 01:30 CST (2026-11-04 07:30 UTC)",
+            ],
+        ),
+        (
+            "America/New_York",
+            [
+                "2026-11-01 01:30 EDT (2026-11-01 05:30 UTC)",
+                "2026-11-02 01:30 EST (2026-11-02 06:30 UTC)",
+                "2026-11-03 01:30 EST (2026-11-03 06:30 UTC)",
+                "2026-11-04 01:30 EST (2026-11-04 06:30 UTC)",
+            ],
+        ),
     ] {
-        let out = next_times("30 1 * * *", tz, "2026-10-31T12:00:00Z", "3");
-        assert!(out.contains(first), "{out}");
-        assert_eq!(out.matches("2026-11-01 01:30").count(), 1, "{out}");
-        assert!(out.contains("2026-11-02 01:30 CST") || out.contains("2026-11-02 01:30 EST"), "{out}");
+        let out = next_times("30 1 * * *", tz, "2026-10-31T12:00:00Z", "4");
+        let listed: Vec<&str> = out.lines().skip(1).map(str::trim).collect();
+        assert_eq!(listed, fires, "{tz}:\n{out}");
+        assert_eq!(out.lines().next(), Some(format!("j (\"30 1 * * *\", {tz})").as_str()), "{out}");
     }
 }
 
