@@ -251,20 +251,44 @@ fn a_database_connection_killed_mid_query_fails_cleanly() {
 }
 
 #[test]
-fn ctrl_c_mid_run_leaves_nothing_under_a_final_name() {
-    let ws = pg_workspace("SELECT pg_sleep(20) IS NULL AS slept");
+fn ctrl_c_mid_run_removes_the_files_already_written_and_leaves_nothing_under_a_final_name() {
+    let ws = pg_workspace("SELECT pg_sleep(4) IS NULL AS slept");
+    // a.sql runs first and is complete before slow.sql starts: real extract files exist
+    // in the work folder when the signal comes.
+    ws.write("q/a.sql", "SELECT 1 AS one, 'first file' AS what");
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write("config.toml", &format!("work_dir = \"work\"\n{config}"));
     let child = Command::new(common::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run", "--keep", "kept"])
         .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until a.csv is written and slow.csv started: the run is inside the slow query.
+    let started = Instant::now();
+    let work_folder = loop {
+        let folder = std::fs::read_dir(ws.path("work")).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| p.join("set/slow.csv").exists())
+        });
+        if let Some(folder) = folder {
+            break folder;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the slow query never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(std::fs::metadata(work_folder.join("set/a.csv")).unwrap().len() > 0, "a.csv was written");
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "128 + SIGINT\n{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT (Ctrl-C)"), "{stderr}");
+    // What stop.rs promises: work files removed, lock released, recorded interrupted.
+    assert!(!work_folder.exists(), "the work folder {} (with a.csv) was removed", work_folder.display());
+    assert_eq!(listing(&ws.path("work")), Vec::<String>::new(), "nothing left in the work folder");
+    assert!(!ws.path(".sis-extract-p.lock").exists(), "lock released");
+    assert_eq!(ws.history()[0]["outcome"], "interrupted");
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing in the destination");
     assert!(!ws.path("kept").exists(), "nothing kept under a final name");
 }
