@@ -292,3 +292,56 @@ fn ctrl_c_mid_run_removes_the_files_already_written_and_leaves_nothing_under_a_f
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing in the destination");
     assert!(!ws.path("kept").exists(), "nothing kept under a final name");
 }
+
+/// Makes a file immutable (`chattr +i`): not even root may write it. Undone on drop, so
+/// the temporary folder can be removed however the test ends.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn new(path: &Path) -> Immutable {
+        let status =
+            Command::new("chattr").arg("+i").arg(path).status().expect("chattr (e2fsprogs) installed");
+        assert!(
+            status.success(),
+            "chattr +i {}: the test needs a file system with immutable files",
+            path.display()
+        );
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_history_file_that_cannot_be_written_fails_the_run() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    let db = ws.path("db.sqlite");
+    sqlite(&db, "CREATE TABLE t (id integer); INSERT INTO t VALUES (1), (2);");
+    ws.write("q/t.sql", "SELECT id FROM t ORDER BY id");
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{}",
+            db.display(),
+            common::local_job("h", "q", "out")
+        ),
+    );
+    ws.run(&["run", "--as-of", "2026-01-14"]).assert_ok();
+    let before = ws.history_text();
+    assert_eq!(before.lines().count(), 1);
+    // Readable but not writable: the run reads it, extracts and delivers, then cannot
+    // record itself. The audit trail is a promise (src/pipeline.rs): the run fails.
+    let history = ws.path("history.jsonl");
+    let _immutable = Immutable::new(&history);
+    let run = ws.run(&["run", "--as-of", "2026-01-15"]);
+    run.assert_code(1)
+        .assert_stderr_contains("cannot record the run")
+        .assert_stderr_contains(&format!("the history file {}", history.display()));
+    assert!(!run.stdout.contains("recorded in the history"), "{}", run.stdout);
+    assert_eq!(ws.history_text(), before, "the history file is untouched");
+}
