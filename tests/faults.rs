@@ -1,7 +1,9 @@
 //! All-or-nothing delivery under real faults: a full remote disk, a rename that fails, a
-//! database connection killed mid-query, an SSH session killed mid-upload, and Ctrl-C.
-//! Each time: last night's file is untouched, nothing half-written is visible to the
-//! vendor, the history says what happened, and a re-run succeeds.
+//! database connection killed mid-query, an SSH session killed mid-upload, Ctrl-C, and a
+//! history file that cannot be written. Each time: last night's file is untouched,
+//! nothing half-written is visible to the vendor, the history says what happened, and a
+//! re-run succeeds. And without a fault, last night's file is replaced in one atomic
+//! rename, never removed first.
 
 mod common;
 
@@ -344,4 +346,84 @@ fn a_history_file_that_cannot_be_written_fails_the_run() {
         .assert_stderr_contains(&format!("the history file {}", history.display()));
     assert!(!run.stdout.contains("recorded in the history"), "{}", run.stdout);
     assert_eq!(ws.history_text(), before, "the history file is untouched");
+}
+
+/// inotify on one folder: what happened to its entries, in order.
+struct Watch(std::os::fd::OwnedFd);
+
+impl Watch {
+    fn new(dir: &Path) -> Watch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain system calls; the descriptor is owned by the returned value.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC);
+            assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+            let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+            let mask = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
+            assert!(
+                libc::inotify_add_watch(fd, path.as_ptr(), mask) >= 0,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+            Watch(std::os::fd::OwnedFd::from_raw_fd(fd))
+        }
+    }
+
+    /// The events so far as ("deleted" | "created" | "moved from" | "moved to", name).
+    fn events(&self) -> Vec<(&'static str, String)> {
+        use std::os::fd::AsRawFd;
+        let mut events = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            // SAFETY: reads into a buffer of the given length.
+            let n = unsafe { libc::read(self.0.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+            if n <= 0 {
+                return events;
+            }
+            let mut at = 0;
+            while at < n as usize {
+                let mask = u32::from_ne_bytes(buffer[at + 4..at + 8].try_into().unwrap());
+                let len = u32::from_ne_bytes(buffer[at + 12..at + 16].try_into().unwrap()) as usize;
+                let name = &buffer[at + 16..at + 16 + len];
+                let name = String::from_utf8_lossy(name).trim_end_matches('\0').to_string();
+                let what = match mask {
+                    m if m & libc::IN_DELETE != 0 => "deleted",
+                    m if m & libc::IN_CREATE != 0 => "created",
+                    m if m & libc::IN_MOVED_FROM != 0 => "moved from",
+                    m if m & libc::IN_MOVED_TO != 0 => "moved to",
+                    _ => "other",
+                };
+                events.push((what, name));
+                at += 16 + len;
+            }
+        }
+    }
+}
+
+#[test]
+fn last_nights_file_is_replaced_in_one_rename_never_removed_first() {
+    let _serial = serial();
+    let (remote, relative) = remote_folder("replace");
+    std::fs::write(remote.join("roster.zip"), OLD).unwrap();
+    chown_to_sftp_user(&remote);
+    let ws = sftp_workspace(&relative, 10);
+    let watch = Watch::new(&remote);
+    let run = ws.run(&["run"]);
+    run.assert_ok();
+    let events = watch.events();
+    assert_ne!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD, "replaced");
+    // OpenSSH has posix-rename: the vendor's previous file is replaced atomically, so at
+    // no moment is the folder without a roster.zip. A removal would show as a deletion.
+    assert!(
+        !events.iter().any(|(what, name)| *what == "deleted" && name == "roster.zip"),
+        "last night's roster.zip was removed before the new one arrived: {events:?}"
+    );
+    assert!(
+        events.contains(&("moved to", "roster.zip".to_string()))
+            && events.contains(&("moved from", ".roster.zip.partial".to_string())),
+        "the new file arrived by renaming the temporary file: {events:?}"
+    );
+    assert!(!run.both().contains("was removed, then replaced"), "{}", run.both());
+    assert_eq!(listing(&remote), ["roster.zip"]);
 }
