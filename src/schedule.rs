@@ -167,6 +167,26 @@ mod tests {
             assert_eq!(runs.len(), 4, "{tz}: {runs:?}");
             assert_eq!(runs.iter().filter(|r| r.starts_with("11-01")).count(), 1, "{tz}: {runs:?}");
             assert!(runs.iter().all(|r| r.contains("01:30")), "{tz}: {runs:?}");
+            // The whole list, offsets included: the first 01:30 (daylight time) that night,
+            // never the second one (standard time), and nothing else in between.
+            let (summer, winter) =
+                if tz == chrono_tz::America::Chicago { ("CDT", "CST") } else { ("EDT", "EST") };
+            assert_eq!(
+                runs,
+                [
+                    format!("10-31 01:30 {summer}"),
+                    format!("11-01 01:30 {summer}"),
+                    format!("11-02 01:30 {winter}"),
+                    format!("11-03 01:30 {winter}"),
+                ],
+                "{tz}"
+            );
+            // Asked from the first 01:30, the next fire is the next day's, not the
+            // repeated 01:30 an hour later.
+            let cron = parse("30 1 * * *").unwrap();
+            let first = tz.with_ymd_and_hms(2026, 11, 1, 1, 30, 0).earliest().unwrap().with_timezone(&Utc);
+            let next = next_fire(&cron, Some(tz), first).unwrap();
+            assert_eq!(next - first, chrono::Duration::hours(25), "{tz}: {}", describe(next, Some(tz)));
         }
     }
 

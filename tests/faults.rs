@@ -1,7 +1,9 @@
 //! All-or-nothing delivery under real faults: a full remote disk, a rename that fails, a
-//! database connection killed mid-query, an SSH session killed mid-upload, and Ctrl-C.
-//! Each time: last night's file is untouched, nothing half-written is visible to the
-//! vendor, the history says what happened, and a re-run succeeds.
+//! database connection killed mid-query, an SSH session killed mid-upload, Ctrl-C, and a
+//! history file that cannot be written. Each time: last night's file is untouched,
+//! nothing half-written is visible to the vendor, the history says what happened, and a
+//! re-run succeeds. And without a fault, last night's file is replaced in one atomic
+//! rename, never removed first.
 
 mod common;
 
@@ -251,20 +253,177 @@ fn a_database_connection_killed_mid_query_fails_cleanly() {
 }
 
 #[test]
-fn ctrl_c_mid_run_leaves_nothing_under_a_final_name() {
-    let ws = pg_workspace("SELECT pg_sleep(20) IS NULL AS slept");
+fn ctrl_c_mid_run_removes_the_files_already_written_and_leaves_nothing_under_a_final_name() {
+    let ws = pg_workspace("SELECT pg_sleep(4) IS NULL AS slept");
+    // a.sql runs first and is complete before slow.sql starts: real extract files exist
+    // in the work folder when the signal comes.
+    ws.write("q/a.sql", "SELECT 1 AS one, 'first file' AS what");
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write("config.toml", &format!("work_dir = \"work\"\n{config}"));
     let child = Command::new(common::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run", "--keep", "kept"])
         .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until a.csv is written and slow.csv started: the run is inside the slow query.
+    let started = Instant::now();
+    let work_folder = loop {
+        let folder = std::fs::read_dir(ws.path("work")).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| p.join("set/slow.csv").exists())
+        });
+        if let Some(folder) = folder {
+            break folder;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the slow query never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(std::fs::metadata(work_folder.join("set/a.csv")).unwrap().len() > 0, "a.csv was written");
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "128 + SIGINT\n{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT (Ctrl-C)"), "{stderr}");
+    // What stop.rs promises: work files removed, lock released, recorded interrupted.
+    assert!(!work_folder.exists(), "the work folder {} (with a.csv) was removed", work_folder.display());
+    assert_eq!(listing(&ws.path("work")), Vec::<String>::new(), "nothing left in the work folder");
+    assert!(!ws.path(".sis-extract-p.lock").exists(), "lock released");
+    assert_eq!(ws.history()[0]["outcome"], "interrupted");
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing in the destination");
     assert!(!ws.path("kept").exists(), "nothing kept under a final name");
+}
+
+/// Makes a file immutable (`chattr +i`): not even root may write it. Undone on drop, so
+/// the temporary folder can be removed however the test ends.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn new(path: &Path) -> Immutable {
+        let status =
+            Command::new("chattr").arg("+i").arg(path).status().expect("chattr (e2fsprogs) installed");
+        assert!(
+            status.success(),
+            "chattr +i {}: the test needs a file system with immutable files",
+            path.display()
+        );
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_history_file_that_cannot_be_written_fails_the_run() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    let db = ws.path("db.sqlite");
+    sqlite(&db, "CREATE TABLE t (id integer); INSERT INTO t VALUES (1), (2);");
+    ws.write("q/t.sql", "SELECT id FROM t ORDER BY id");
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{}",
+            db.display(),
+            common::local_job("h", "q", "out")
+        ),
+    );
+    ws.run(&["run", "--as-of", "2026-01-14"]).assert_ok();
+    let before = ws.history_text();
+    assert_eq!(before.lines().count(), 1);
+    // Readable but not writable: the run reads it, extracts and delivers, then cannot
+    // record itself. The audit trail is a promise (src/pipeline.rs): the run fails.
+    let history = ws.path("history.jsonl");
+    let _immutable = Immutable::new(&history);
+    let run = ws.run(&["run", "--as-of", "2026-01-15"]);
+    run.assert_code(1)
+        .assert_stderr_contains("cannot record the run")
+        .assert_stderr_contains(&format!("the history file {}", history.display()));
+    assert!(!run.stdout.contains("recorded in the history"), "{}", run.stdout);
+    assert_eq!(ws.history_text(), before, "the history file is untouched");
+}
+
+/// inotify on one folder: what happened to its entries, in order.
+struct Watch(std::os::fd::OwnedFd);
+
+impl Watch {
+    fn new(dir: &Path) -> Watch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain system calls; the descriptor is owned by the returned value.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC);
+            assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+            let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+            let mask = libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
+            assert!(
+                libc::inotify_add_watch(fd, path.as_ptr(), mask) >= 0,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+            Watch(std::os::fd::OwnedFd::from_raw_fd(fd))
+        }
+    }
+
+    /// The events so far as ("deleted" | "created" | "moved from" | "moved to", name).
+    fn events(&self) -> Vec<(&'static str, String)> {
+        use std::os::fd::AsRawFd;
+        let mut events = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            // SAFETY: reads into a buffer of the given length.
+            let n = unsafe { libc::read(self.0.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) };
+            if n <= 0 {
+                return events;
+            }
+            let mut at = 0;
+            while at < n as usize {
+                let mask = u32::from_ne_bytes(buffer[at + 4..at + 8].try_into().unwrap());
+                let len = u32::from_ne_bytes(buffer[at + 12..at + 16].try_into().unwrap()) as usize;
+                let name = &buffer[at + 16..at + 16 + len];
+                let name = String::from_utf8_lossy(name).trim_end_matches('\0').to_string();
+                let what = match mask {
+                    m if m & libc::IN_DELETE != 0 => "deleted",
+                    m if m & libc::IN_CREATE != 0 => "created",
+                    m if m & libc::IN_MOVED_FROM != 0 => "moved from",
+                    m if m & libc::IN_MOVED_TO != 0 => "moved to",
+                    _ => "other",
+                };
+                events.push((what, name));
+                at += 16 + len;
+            }
+        }
+    }
+}
+
+#[test]
+fn last_nights_file_is_replaced_in_one_rename_never_removed_first() {
+    let _serial = serial();
+    let (remote, relative) = remote_folder("replace");
+    std::fs::write(remote.join("roster.zip"), OLD).unwrap();
+    chown_to_sftp_user(&remote);
+    let ws = sftp_workspace(&relative, 10);
+    let watch = Watch::new(&remote);
+    let run = ws.run(&["run"]);
+    run.assert_ok();
+    let events = watch.events();
+    assert_ne!(std::fs::read(remote.join("roster.zip")).unwrap(), OLD, "replaced");
+    // OpenSSH has posix-rename: the vendor's previous file is replaced atomically, so at
+    // no moment is the folder without a roster.zip. A removal would show as a deletion.
+    assert!(
+        !events.iter().any(|(what, name)| *what == "deleted" && name == "roster.zip"),
+        "last night's roster.zip was removed before the new one arrived: {events:?}"
+    );
+    assert!(
+        events.contains(&("moved to", "roster.zip".to_string()))
+            && events.contains(&("moved from", ".roster.zip.partial".to_string())),
+        "the new file arrived by renaming the temporary file: {events:?}"
+    );
+    assert!(!run.both().contains("was removed, then replaced"), "{}", run.both());
+    assert_eq!(listing(&remote), ["roster.zip"]);
 }

@@ -153,3 +153,85 @@ fn a_bad_guard_setting_is_a_config_error() {
         "job[0].guards.max_row_drop: expected a percentage such as \"10%\" or a row count such as 500, found \"ten percent\"",
     );
 }
+
+/// Two guarded jobs in one config and one history: each is compared with its own last
+/// good run, never with the other job's, even when the other ran more recently.
+#[test]
+fn each_job_is_compared_with_its_own_last_run_not_another_jobs() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    let db = ws.path("db.sqlite");
+    let mut job_blocks = String::new();
+    for job in ["big", "small"] {
+        ws.write(&format!("q-{job}/users.sql"), &format!("SELECT id FROM users_{job} ORDER BY id"));
+        job_blocks.push_str(&format!(
+            "[[job]]\nname = \"{job}\"\nqueries = \"q-{job}\"\nformat = \"csv\"\narchive = \"{job}-{{date}}.zip\"\n\
+             guards = {{ max_row_drop = \"10%\" }}\n\n[job.destination]\nkind = \"local\"\npath = \"out\"\n\n"
+        ));
+    }
+    ws.write(
+        "config.toml",
+        &format!(
+            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{job_blocks}",
+            db.display()
+        ),
+    );
+    let fill = |job: &str, rows: u32| {
+        let mut sql = format!("DROP TABLE IF EXISTS users_{job}; CREATE TABLE users_{job} (id integer);");
+        for i in 0..rows {
+            sql.push_str(&format!("INSERT INTO users_{job} VALUES ({i});"));
+        }
+        sqlite(&db, &sql);
+    };
+    fill("big", 100);
+    fill("small", 10);
+    let last_success = |ws: &Workspace, job: &str| -> String {
+        let history = ws.history();
+        let record = history.iter().rev().find(|r| r["job"] == job && r["outcome"] == "success").unwrap();
+        record["run_id"].as_str().unwrap().to_string()
+    };
+
+    let run = ws.run(&["run", "--job", "big", "--as-of", "2026-01-01"]);
+    run.assert_ok();
+    assert!(run.stdout.contains("safety guards: first run of this job"), "{}", run.stdout);
+    // small has never run: 10 rows is its first run, not a 90% drop from big's 100.
+    let run = ws.run(&["run", "--job", "small", "--as-of", "2026-01-01"]);
+    run.assert_ok();
+    assert!(run.stdout.contains("safety guards: first run of this job"), "{}", run.stdout);
+
+    // big again, after small ran: compared with big's own run (100 rows), by its run id.
+    let big_first = last_success(&ws, "big");
+    let run = ws.run(&["run", "--job", "big", "--as-of", "2026-01-02"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains(&format!("within the limits of the last good run {big_first}")),
+        "compared with {big_first}:\n{}",
+        run.stdout
+    );
+
+    // big drops to 85 rows: 15% fewer than its own 100 trips the guard, although it is
+    // far more than small's 10.
+    fill("big", 85);
+    ws.run(&["run", "--job", "big", "--as-of", "2026-01-03"]).assert_code(3).assert_stderr_contains(
+        "users.csv: 85 rows, 15 fewer than the last good run's 100 (15.0%; the limit is 10%)",
+    );
+
+    // small drops to 5 rows: tripped against its own 10, and the message says so.
+    let small_first = last_success(&ws, "small");
+    fill("small", 5);
+    ws.run(&["run", "--job", "small", "--as-of", "2026-01-03"])
+        .assert_code(3)
+        .assert_stderr_contains(&format!("compared with the last good run {small_first}"))
+        .assert_stderr_contains(
+            "users.csv: 5 rows, 5 fewer than the last good run's 10 (50.0%; the limit is 10%)",
+        );
+    // small back to 10: within its own limits again.
+    fill("small", 10);
+    let run = ws.run(&["run", "--job", "small", "--as-of", "2026-01-04"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains(&format!("within the limits of the last good run {small_first}")),
+        "{}",
+        run.stdout
+    );
+}
