@@ -21,8 +21,6 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::cli::{Cli, LogFormat};
-
 /// Events with this target go to the log file only: the fatal error, which [`fatal`]
 /// prints on stderr itself.
 const FILE_ONLY: &str = "sis_extract::file_only";
@@ -43,12 +41,26 @@ pub fn json() -> bool {
     }
 }
 
+/// How messages on stderr look (`--log-format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What the command line asked for: `-q`, `-v`/`-vv` and `--log-format`.
+pub struct Verbosity {
+    pub quiet: bool,
+    pub verbose: u8,
+    pub format: LogFormat,
+}
+
 /// Stderr: `-q` errors only; default warnings (info for the `schedule` service); `-v`
 /// stage progress; `-vv` debug. `SIS_EXTRACT_LOG` (an `EnvFilter` directive) overrides.
 /// The log file, when configured, always gets info and above.
-pub fn init(cli: &Cli, log_file: Option<(PathBuf, usize)>, service: bool) {
-    FORMAT.store(if cli.log_format == LogFormat::Json { 2 } else { 1 }, Ordering::Relaxed);
-    let level = match (cli.quiet, cli.verbose, service) {
+pub fn init(verbosity: Verbosity, log_file: Option<(PathBuf, usize)>, service: bool) {
+    FORMAT.store(if verbosity.format == LogFormat::Json { 2 } else { 1 }, Ordering::Relaxed);
+    let level = match (verbosity.quiet, verbosity.verbose, service) {
         (true, _, _) => "error",
         (false, 0, false) => "warn",
         (false, 0, true) | (false, 1, _) => "info",
@@ -60,7 +72,7 @@ pub fn init(cli: &Cli, log_file: Option<(PathBuf, usize)>, service: bool) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},{quiet_libraries}")));
     let not_file_only = filter_fn(|metadata| metadata.target() != FILE_ONLY);
     let stderr = tracing_subscriber::fmt::layer().with_writer(Redacting(StderrTarget)).with_target(false);
-    let stderr = match cli.log_format {
+    let stderr = match verbosity.format {
         LogFormat::Text => stderr.boxed(),
         LogFormat::Json => stderr.json().boxed(),
     };

@@ -38,7 +38,8 @@ fn main() -> ExitCode {
         .and_then(|loaded| loaded.as_ref().ok())
         .and_then(|c| c.log_file.clone().map(|file| (file, c.log_keep)));
     let service = matches!(&cli.command, Command::Schedule(args) if args.next.is_none());
-    logging::init(&cli, log_file, service);
+    let verbosity = logging::Verbosity { quiet: cli.quiet, verbose: cli.verbose, format: cli.log_format };
+    logging::init(verbosity, log_file, service);
     progress::init(cli.quiet || service);
     match dispatch(&cli, preloaded) {
         Ok(code) => code,

@@ -184,7 +184,7 @@ fn execute(
     let history_records = history::read(&config.history_file)?;
     // Vet every query before connecting: a refused query should not even open a session.
     let queries = query::load_dir(&job.queries)?;
-    if let Some(version) = Version::for_format(job.format) {
+    if let Some(version) = job.format.oneroster_version() {
         check_oneroster_queries(&queries, version, &job.queries)?;
     }
 
@@ -205,14 +205,14 @@ fn execute(
         "connected read-only"
     );
 
-    let produced = match Version::for_format(job.format) {
+    let produced = match job.format.oneroster_version() {
         None => write_csv_files(&source, &queries, job, &set_dir, &entries, progress)?,
         Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, &entries, progress)?,
     };
     drop(source);
     crate::stop::check()?;
 
-    if Version::for_format(job.format).is_some() {
+    if job.format.oneroster_version().is_some() {
         let stage = Instant::now();
         let report = validate::validate_dir(&set_dir)?;
         tracing::info!(

@@ -110,6 +110,18 @@ pub enum Format {
     OneRoster12,
 }
 
+impl Format {
+    /// The OneRoster version a format writes; `None` for plain CSV.
+    pub fn oneroster_version(self) -> Option<crate::output::oneroster::spec::Version> {
+        use crate::output::oneroster::spec::Version;
+        match self {
+            Format::Csv => None,
+            Format::OneRoster11 => Some(Version::V1_1),
+            Format::OneRoster12 => Some(Version::V1_2),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LineEnding {

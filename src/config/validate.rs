@@ -334,12 +334,12 @@ pub(super) fn validate_job(
     };
     let grade_map = raw.grade_map.unwrap_or_default();
     for (name, code) in &grade_map {
-        if !crate::output::oneroster::CEDS_GRADES.contains(&code.as_str()) {
+        if !crate::output::oneroster::spec::CEDS_GRADES.contains(&code.as_str()) {
             return Err(config_error(
                 &format!("{key}.grade_map.{name}"),
                 format!(
                     "expected a CEDS grade code ({}), found {code:?}",
-                    crate::output::oneroster::CEDS_GRADES.join(", ")
+                    crate::output::oneroster::spec::CEDS_GRADES.join(", ")
                 ),
             ));
         }

@@ -25,6 +25,7 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelStream};
 
 use super::algorithms;
+pub use super::failure::Failure;
 use super::server_hello::Hello;
 use super::sftp_client::{
     FX_NO_SPACE_ON_FILESYSTEM, FX_NO_SUCH_FILE, FX_OP_UNSUPPORTED, FX_PERMISSION_DENIED, FX_QUOTA_EXCEEDED,
@@ -39,18 +40,12 @@ use crate::diagnosis::{Chain, Step};
 /// defaults (32 KiB, 64), which every server accepts. 2 MiB in flight keeps a 20 ms round
 /// trip from slowing the upload until the link carries over 100 MB/s.
 const WRITE_SIZE: usize = 32 * 1024;
-pub(super) const WRITES_IN_FLIGHT: usize = 64;
+const WRITES_IN_FLIGHT: usize = 64;
 
 type Sftp = SftpClient<ChannelStream<Msg>>;
 
 pub struct SftpDrop<'a> {
     pub config: &'a SftpDestination,
-}
-
-/// Whether trying again could help.
-pub enum Failure {
-    Permanent(anyhow::Error),
-    Transient(anyhow::Error),
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -279,21 +274,6 @@ async fn write_with_stall_timeout(
                 )));
             }
             Err(_) => continue,
-        }
-    }
-}
-
-impl Failure {
-    fn map(self, f: impl FnOnce(anyhow::Error) -> anyhow::Error) -> Failure {
-        match self {
-            Failure::Permanent(e) => Failure::Permanent(f(e)),
-            Failure::Transient(e) => Failure::Transient(f(e)),
-        }
-    }
-
-    fn error(&self) -> &anyhow::Error {
-        match self {
-            Failure::Permanent(e) | Failure::Transient(e) => e,
         }
     }
 }

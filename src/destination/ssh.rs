@@ -16,8 +16,8 @@ use russh::client::{self, AuthResult, Handle};
 use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 
 use super::algorithms;
+use super::failure::Failure;
 use super::server_hello::{self, Hello, Offers, Recorder};
-use super::sftp::Failure;
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
 
 /// Which host keys the handshake accepts.
@@ -218,9 +218,6 @@ pub async fn handshake_on(
         preferred: algorithms::preferred(&config.legacy_algorithms, host_keys),
         ..Default::default()
     };
-    // The upload's writes in flight each take a slot of the channel's queue in russh; a
-    // full queue would wait on itself.
-    const _: () = assert!(super::sftp::WRITES_IN_FLIGHT < 100, "russh's default channel_buffer_size is 100");
     let preferred = ssh_config.preferred.clone();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let verifier = Verifier {

@@ -6,7 +6,6 @@
 
 pub mod csv;
 pub mod oneroster;
-pub mod oneroster_1_2;
 pub mod validate;
 
 /// What was written for one query, recorded in the run report and the history.

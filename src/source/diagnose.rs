@@ -94,7 +94,7 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
                 return;
             }
         };
-        let version = crate::output::oneroster::Version::for_format(job.format);
+        let version = job.format.oneroster_version();
         for query in &queries {
             let started = Instant::now();
             let file = format!("{}.sql", query.name);
