@@ -6,7 +6,7 @@
 //! database steps live in `source` and the SSH/SFTP steps in `destination::sftp`, the only
 //! modules allowed to speak ODBC and SSH.
 
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Destination, Job};
@@ -103,7 +103,7 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
         chain.record(Step::pass("dns", format!("skipped: {ip} is an IP address"), started));
         vec![SocketAddr::new(ip, port)]
     } else {
-        match resolve(host, port, timeout) {
+        match crate::net::resolve(host, port, timeout) {
             Ok(addresses) if !addresses.is_empty() => {
                 let list: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
                 chain.record(Step::pass("dns", format!("{host} resolves to {}", list.join(", ")), started));
@@ -131,23 +131,22 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
     };
 
     let started = Instant::now();
-    let mut failures = Vec::new();
-    for address in &addresses {
-        match TcpStream::connect_timeout(address, timeout) {
-            Ok(stream) => {
-                let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-                chain.record(Step::pass(
-                    "tcp",
-                    format!("connected to {address} from {local} in {} ms", elapsed(started)),
-                    started,
-                ));
-                return Some(stream);
-            }
-            Err(e) => failures.push((*address, e)),
+    let failures = match crate::net::connect(&addresses, timeout) {
+        Ok(stream) => {
+            let address = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            let local = stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            chain.record(Step::pass(
+                "tcp",
+                format!("connected to {address} from {local} in {} ms", elapsed(started)),
+                started,
+            ));
+            return Some(stream);
         }
-    }
+        Err(failures) => failures,
+    };
     let (address, error) = failures.into_iter().next_back().expect("at least one address");
-    let source = source_address(address).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
+    let source =
+        crate::net::source_address(address).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
     let (detail, hint) = match error.kind() {
         std::io::ErrorKind::ConnectionRefused => (
             format!("{address} refused the connection"),
@@ -172,27 +171,6 @@ fn network_steps(chain: &mut Chain, host: &str, port: u16, timeout: Duration) ->
     };
     chain.record(Step::fail("tcp", detail, hint, started));
     None
-}
-
-/// Resolves on a helper thread so that a resolver which never answers cannot hang `check`.
-fn resolve(host: &str, port: u16, timeout: Duration) -> std::io::Result<Vec<SocketAddr>> {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let target = (host.to_string(), port);
-    std::thread::spawn(move || {
-        let _ = sender.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
-    });
-    receiver
-        .recv_timeout(timeout)
-        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "resolver timeout")))
-}
-
-/// The local address the OS would use towards `target` (no packet is sent: connecting a
-/// UDP socket only picks the route).
-fn source_address(target: SocketAddr) -> Option<IpAddr> {
-    let bind = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-    let socket = UdpSocket::bind(bind).ok()?;
-    socket.connect(target).ok()?;
-    socket.local_addr().ok().map(|a| a.ip())
 }
 
 /// The report as text: a header per chain, one line per step.

@@ -18,6 +18,7 @@ pub mod history;
 pub mod hooks;
 pub mod lock;
 pub mod logging;
+pub mod net;
 pub mod output;
 pub mod pipeline;
 pub mod profiles;

@@ -6,7 +6,7 @@
 //! own (see `sftp.rs`), so the rest of sis-extract stays synchronous.
 
 use std::borrow::Cow;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -531,27 +531,21 @@ pub fn coalesce_writes(socket: &Option<TcpStream>, coalesce: bool) {
 }
 
 pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Failure> {
-    let addresses: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Failure::Transient(anyhow!(
-                "cannot resolve the SFTP host name {host:?}: {e}; check job.destination.host and this server's DNS"
-            ))
-        })?
-        .collect();
-    let mut last = None;
-    for address in &addresses {
-        match TcpStream::connect_timeout(address, timeout) {
-            Ok(stream) => {
-                let _ = stream.set_read_timeout(Some(timeout));
-                let _ = stream.set_write_timeout(Some(timeout));
-                // See coalesce_writes.
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Err(e) => last = Some((address, e)),
+    let addresses = crate::net::resolve(host, port, timeout).map_err(|e| {
+        Failure::Transient(anyhow!(
+            "cannot resolve the SFTP host name {host:?}: {e}; check job.destination.host and this server's DNS"
+        ))
+    })?;
+    let last = match crate::net::connect(&addresses, timeout) {
+        Ok(stream) => {
+            let _ = stream.set_read_timeout(Some(timeout));
+            let _ = stream.set_write_timeout(Some(timeout));
+            // See coalesce_writes.
+            let _ = stream.set_nodelay(true);
+            return Ok(stream);
         }
-    }
+        Err(failures) => failures.into_iter().next_back(),
+    };
     let (address, error) = match last {
         Some(last) => last,
         None => return Err(Failure::Transient(anyhow!("the host name {host:?} resolved to no address"))),
