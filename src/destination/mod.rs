@@ -1,7 +1,7 @@
 //! Where a finished zip goes: a local folder, a vendor's SFTP drop, or (for a dry run)
 //! nowhere. The pipeline calls one [`Deliver`] and does not care which.
 
-mod algorithms;
+pub(crate) mod algorithms;
 mod failure;
 pub mod local;
 #[doc(hidden)] // public for the fuzz targets (tests/fuzz)
@@ -11,7 +11,7 @@ pub mod sftp;
 /// hostile server's bytes; not an API.
 #[doc(hidden)]
 pub mod sftp_client;
-mod ssh;
+pub(crate) mod ssh;
 
 use std::path::Path;
 

@@ -56,7 +56,10 @@ pub fn parse(bytes: &[u8]) -> Hello {
         if line.is_empty() && after.is_empty() {
             break;
         }
-        if line.starts_with(b"SSH-") {
+        // An unfinished last line that could still become `SSH-…` (a slow server cut off
+        // by the timeout) is the start of an identification, not another service.
+        let unfinished = after.is_empty() && rest.len() == line.len() && rest.len() <= 255;
+        if line.starts_with(b"SSH-") || (unfinished && !line.is_empty() && b"SSH-".starts_with(line)) {
             let banner = text(line.strip_suffix(b"\r").unwrap_or(line), 255);
             // Without the line end the identification was cut short: no KEXINIT follows.
             let complete = rest.len() > line.len();
@@ -238,5 +241,8 @@ mod tests {
         // An endless line is not a banner, and nothing grows without bound.
         assert!(matches!(parse(&[b'x'; RECORD_LIMIT]), Hello::NotSsh { .. }));
         assert!(matches!(parse(&[0xff, 0xff, 0xff, 0xff, 20]), Hello::NotSsh { .. }));
+        // A server sending its identification one byte a second, cut off by the timeout.
+        assert_eq!(parse(b"SSH"), Hello::Ssh { banner: "SSH".into(), offers: None });
+        assert!(matches!(parse(b"220 ftp"), Hello::NotSsh { .. }));
     }
 }

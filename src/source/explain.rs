@@ -1,6 +1,7 @@
 //! Driver errors turned into messages that say what failed and what to do (the driver's
 //! own text stays attached, shown with `-v`).
 
+use odbc_api::DataType;
 use std::time::Duration;
 
 use super::driver_name;
@@ -89,7 +90,7 @@ pub(super) fn explain_query_error(error: odbc_api::Error, file: &str, timeout: D
 
 /// The driver's own message from an odbc-api error text: what follows the first
 /// `Message: `, without the `[vendor][driver]` tags in front of it.
-pub(super) fn first_line(text: &str) -> &str {
+pub fn first_line(text: &str) -> &str {
     let message = match text.find("Message: ") {
         Some(at) => &text[at + "Message: ".len()..],
         None => text,
@@ -102,4 +103,31 @@ pub(super) fn first_line(text: &str) -> &str {
         }
     }
     message.trim_end_matches(';')
+}
+
+/// A short SQL type name for `check`'s column listing.
+pub(super) fn sql_type_name(data_type: DataType) -> String {
+    match data_type {
+        DataType::Char { length } | DataType::WChar { length } => {
+            format!("CHAR({})", length.map_or(0, |l| l.get()))
+        }
+        DataType::Varchar { length } | DataType::WVarchar { length } => match length {
+            Some(l) => format!("VARCHAR({})", l.get()),
+            None => "VARCHAR".into(),
+        },
+        DataType::LongVarchar { .. } | DataType::WLongVarchar { .. } => "TEXT".into(),
+        DataType::Decimal { precision, scale } | DataType::Numeric { precision, scale } => {
+            format!("DECIMAL({precision},{scale})")
+        }
+        DataType::Integer => "INTEGER".into(),
+        DataType::SmallInt => "SMALLINT".into(),
+        DataType::TinyInt => "TINYINT".into(),
+        DataType::BigInt => "BIGINT".into(),
+        DataType::Bit => "BIT".into(),
+        DataType::Date => "DATE".into(),
+        DataType::Time { .. } => "TIME".into(),
+        DataType::Timestamp { .. } => "TIMESTAMP".into(),
+        DataType::Real | DataType::Float { .. } | DataType::Double => "FLOAT".into(),
+        other => format!("{other:?}").split(['{', ' ']).next().unwrap_or("OTHER").to_uppercase(),
+    }
 }

@@ -29,17 +29,15 @@ use crate::config::SourceConfig;
 use crate::query::{SqlDialect, SqlFile, send_form, wrapped};
 
 mod connection_string;
-mod diagnose;
 mod explain;
 mod values;
 
 pub use crate::rows::{Row, RowSink};
 pub use connection_string::driver_name;
-pub use diagnose::diagnose;
 
 use connection_string::{full_connection_string, names_psqlodbc, names_sqlite};
-use diagnose::sql_type_name;
-use explain::{explain_connect_error, explain_query_error};
+pub use explain::first_line;
+use explain::{explain_connect_error, explain_query_error, sql_type_name};
 use values::{ColumnKind, Converter, fetch_batches};
 
 /// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
@@ -515,7 +513,7 @@ impl Source {
     }
 
     /// What the database says about the session's read-only state, where it can say.
-    fn read_only_state(&self) -> Result<Option<String>> {
+    pub fn read_only_state(&self) -> Result<Option<String>> {
         let (query, what) = match self.dialect {
             SqlDialect::PostgreSql => ("SHOW transaction_read_only", "transaction_read_only"),
             SqlDialect::Sqlite => ("PRAGMA query_only", "query_only"),

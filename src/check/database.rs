@@ -3,12 +3,10 @@
 
 use std::time::Instant;
 
-use odbc_api::DataType;
-
-use super::{Source, driver_name, explain::first_line};
 use crate::config::SourceConfig;
 use crate::diagnosis::{Chain, Step};
 use crate::secret;
+use crate::source::{Source, driver_name, first_line};
 
 /// `check`'s database steps, after DNS and TCP: driver installed, login, read-only
 /// session, and every query of the jobs prepared and described (never run).
@@ -144,31 +142,4 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
 /// The first line of the driver's own message in `error`'s cause chain, if any.
 fn driver_message(error: &anyhow::Error) -> Option<String> {
     error.chain().find(|c| c.is::<crate::detail::Detail>()).map(|c| first_line(&c.to_string()).to_string())
-}
-
-/// A short SQL type name for `check`'s column listing.
-pub(super) fn sql_type_name(data_type: DataType) -> String {
-    match data_type {
-        DataType::Char { length } | DataType::WChar { length } => {
-            format!("CHAR({})", length.map_or(0, |l| l.get()))
-        }
-        DataType::Varchar { length } | DataType::WVarchar { length } => match length {
-            Some(l) => format!("VARCHAR({})", l.get()),
-            None => "VARCHAR".into(),
-        },
-        DataType::LongVarchar { .. } | DataType::WLongVarchar { .. } => "TEXT".into(),
-        DataType::Decimal { precision, scale } | DataType::Numeric { precision, scale } => {
-            format!("DECIMAL({precision},{scale})")
-        }
-        DataType::Integer => "INTEGER".into(),
-        DataType::SmallInt => "SMALLINT".into(),
-        DataType::TinyInt => "TINYINT".into(),
-        DataType::BigInt => "BIGINT".into(),
-        DataType::Bit => "BIT".into(),
-        DataType::Date => "DATE".into(),
-        DataType::Time { .. } => "TIME".into(),
-        DataType::Timestamp { .. } => "TIMESTAMP".into(),
-        DataType::Real | DataType::Float { .. } | DataType::Double => "FLOAT".into(),
-        other => format!("{other:?}").split(['{', ' ']).next().unwrap_or("OTHER").to_uppercase(),
-    }
 }

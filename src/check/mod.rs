@@ -2,14 +2,18 @@
 //! destination, one step at a time, and says which step fails, why, and who can fix it.
 //! It sends no student data: queries are prepared and described, never run.
 //!
-//! This module runs the network-level steps (DNS, TCP) and prints the report; the
-//! database steps live in `source` and the SSH/SFTP steps in `destination::sftp`, the only
-//! modules allowed to speak ODBC and SSH.
+//! Every step lives here: the network-level steps (DNS, TCP) and the report in this file,
+//! the database steps in `database.rs`, the SSH and SFTP steps in `sftp.rs`. They ask
+//! `source` and `destination` for primitives (connect, describe, handshake, SFTP
+//! requests), the same ones a run uses, so that `check` tests what a run will do.
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Destination, Job};
+
+mod database;
+mod sftp;
 
 pub use crate::diagnosis::{Chain, Step, elapsed};
 
@@ -32,7 +36,7 @@ pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
                     let mut chain =
                         Chain::new(format!("job {} → SFTP", job.name), job.destination.to_string());
                     if let Some(tcp) = network_steps(&mut chain, &sftp.host, sftp.port, sftp.timeout) {
-                        crate::destination::sftp::diagnose(sftp, Some(tcp), &mut chain);
+                        sftp::diagnose(sftp, Some(tcp), &mut chain);
                     }
                     chains.push(chain);
                 }
@@ -67,7 +71,7 @@ fn check_database(config: &Config, jobs: &[&Job]) -> Chain {
     {
         return chain;
     }
-    crate::source::diagnose(&config.source, jobs, &mut chain);
+    database::diagnose(&config.source, jobs, &mut chain);
     chain
 }
 
