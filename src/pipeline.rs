@@ -172,6 +172,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     })
 }
 
+/// One run, as the stages it goes through; each stage checks for a stop request first.
 fn execute(
     config: &Config,
     job: &Job,
@@ -182,12 +183,7 @@ fn execute(
     // The history is read first: a history file that cannot be written (a link, a FIFO)
     // stops the run before any student data is read, not after.
     let history_records = history::read(&config.history_file)?;
-    // Vet every query before connecting: a refused query should not even open a session.
-    let queries = query::load_dir(&job.queries)?;
-    if let Some(version) = job.format.oneroster_version() {
-        check_oneroster_queries(&queries, version, &job.queries)?;
-    }
-
+    let queries = load_and_vet_queries(job)?;
     let work = WorkDir::create(config, job, progress)?;
     let set_dir = work.path().join("set");
     crate::fsutil::create_private_dir(&set_dir)?;
@@ -196,6 +192,36 @@ fn execute(
     let zip_time = job.now_local();
     let entries = archive::EntryStore::new(&work.path().join("entries"), zip_time)?;
 
+    let produced = extract_set(config, job, &queries, &set_dir, &entries, progress)?;
+    let work = validate_set(job, options, work, &set_dir, &produced)?;
+    let work = apply_guards(job, options, work, &history_records, &produced, progress)?;
+    let archive = zip_set(&work, &produced, zip_time, entries, progress)?;
+    // `_work` holds the work folder (and the zip in it) until the delivery is done.
+    let (kept, archive, _work) =
+        keep_requested_copies(options, work, &produced, archive, &progress.archive_name)?;
+    deliver_archive(job, options, &archive, progress)?;
+    Ok((kept, archive))
+}
+
+/// Every query of the job, loaded and vetted before connecting: a refused query should
+/// not even open a session.
+fn load_and_vet_queries(job: &Job) -> Result<Vec<SqlFile>> {
+    let queries = query::load_dir(&job.queries)?;
+    if let Some(version) = job.format.oneroster_version() {
+        check_oneroster_queries(&queries, version, &job.queries)?;
+    }
+    Ok(queries)
+}
+
+/// Connects read-only and writes one file per query (plain CSV, or the OneRoster set).
+fn extract_set(
+    config: &Config,
+    job: &Job,
+    queries: &[SqlFile],
+    set_dir: &Path,
+    entries: &archive::EntryStore,
+    progress: &mut Progress,
+) -> Result<Vec<PathBuf>> {
     let stage = Instant::now();
     crate::stop::check()?;
     let source = Source::connect(&config.source)?;
@@ -204,39 +230,58 @@ fn execute(
         elapsed_ms = stage.elapsed().as_millis() as u64,
         "connected read-only"
     );
-
-    let produced = match job.format.oneroster_version() {
-        None => write_csv_files(&source, &queries, job, &set_dir, &entries, progress)?,
-        Some(version) => write_oneroster_set(&source, &queries, job, version, &set_dir, &entries, progress)?,
-    };
-    drop(source);
-    crate::stop::check()?;
-
-    if job.format.oneroster_version().is_some() {
-        let stage = Instant::now();
-        let report = validate::validate_dir(&set_dir)?;
-        tracing::info!(
-            problems = report.total_problems,
-            elapsed_ms = stage.elapsed().as_millis() as u64,
-            "validated"
-        );
-        if !report.is_valid() {
-            let kept = keep_undelivered_set(options, work, &produced)?;
-            let report_path = kept.join("validation-report.txt");
-            report.write(&report_path)?;
-            bail!(
-                "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}\nThe full list is in {}; the set is kept in {}",
-                report.total_problems,
-                report.summary(10),
-                report_path.display(),
-                kept.display()
-            );
-        }
+    match job.format.oneroster_version() {
+        None => write_csv_files(&source, queries, job, set_dir, entries, progress),
+        Some(version) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
     }
+}
 
-    // Safety guards: compare with the last successful delivery before anything is zipped.
+/// A OneRoster set must pass validation, or it is kept (with its report) and not delivered.
+fn validate_set(
+    job: &Job,
+    options: &RunOptions,
+    work: WorkDir,
+    set_dir: &Path,
+    produced: &[PathBuf],
+) -> Result<WorkDir> {
     crate::stop::check()?;
-    match guards::check(&job.name, &job.guards, &history_records, &progress.files) {
+    if job.format.oneroster_version().is_none() {
+        return Ok(work);
+    }
+    let stage = Instant::now();
+    let report = validate::validate_dir(set_dir)?;
+    tracing::info!(
+        problems = report.total_problems,
+        elapsed_ms = stage.elapsed().as_millis() as u64,
+        "validated"
+    );
+    if report.is_valid() {
+        return Ok(work);
+    }
+    let kept = keep_undelivered_set(options, work, produced)?;
+    let report_path = kept.join("validation-report.txt");
+    report.write(&report_path)?;
+    bail!(
+        "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}\nThe full list is in {}; the set is kept in {}",
+        report.total_problems,
+        report.summary(10),
+        report_path.display(),
+        kept.display()
+    );
+}
+
+/// Safety guards: compare with this job's last successful delivery before anything is
+/// zipped. A tripped guard keeps the set and stops, unless `--force`.
+fn apply_guards(
+    job: &Job,
+    options: &RunOptions,
+    work: WorkDir,
+    history_records: &[RunRecord],
+    produced: &[PathBuf],
+    progress: &mut Progress,
+) -> Result<WorkDir> {
+    crate::stop::check()?;
+    match guards::check(&job.name, &job.guards, history_records, &progress.files) {
         Verdict::FirstRun => {
             progress.guard_note =
                 "first run of this job: there was no earlier delivery to compare with".into();
@@ -256,7 +301,7 @@ fn execute(
             progress.forced = true;
         }
         Verdict::Tripped { run_id, reasons } => {
-            let kept = keep_undelivered_set(options, work, &produced)?;
+            let kept = keep_undelivered_set(options, work, produced)?;
             let listed = reasons.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n");
             progress.guard_reasons = reasons;
             return Err(GuardTripped(format!(
@@ -268,11 +313,21 @@ fn execute(
             .into());
         }
     }
+    Ok(work)
+}
 
+/// The zip, from the entries compressed while the files were written.
+fn zip_set(
+    work: &WorkDir,
+    produced: &[PathBuf],
+    zip_time: chrono::NaiveDateTime,
+    entries: archive::EntryStore,
+    progress: &Progress,
+) -> Result<Archive> {
     let stage = Instant::now();
     crate::stop::check()?;
     let archive =
-        archive::create(&work.path().join(&progress.archive_name), &produced, zip_time, Some(&entries))?;
+        archive::create(&work.path().join(&progress.archive_name), produced, zip_time, Some(&entries))?;
     drop(entries);
     tracing::info!(
         zip = progress.archive_name.as_str(),
@@ -281,23 +336,42 @@ fn execute(
         elapsed_ms = stage.elapsed().as_millis() as u64,
         "zipped"
     );
+    Ok(archive)
+}
 
-    // The produced files stay when asked to, and always on a dry run (that is its point).
-    let kept = match (&options.keep, options.dry_run) {
+/// The produced files stay when asked to (`--keep`), and always on a dry run (that is
+/// its point); the archive to deliver is then the kept copy. Returns the work folder
+/// unless it was kept: removed when dropped, so the caller holds it until delivered.
+fn keep_requested_copies(
+    options: &RunOptions,
+    work: WorkDir,
+    produced: &[PathBuf],
+    archive: Archive,
+    archive_name: &str,
+) -> Result<(Option<PathBuf>, Archive, Option<WorkDir>)> {
+    let (kept, work) = match (&options.keep, options.dry_run) {
         (Some(dir), _) => {
-            keep_copies(dir, &produced, Some(&archive.path))?;
-            Some(dir.clone())
+            keep_copies(dir, produced, Some(&archive.path))?;
+            (Some(dir.clone()), Some(work))
         }
-        (None, true) => Some(work.keep()),
-        (None, false) => None,
+        (None, true) => (Some(work.keep()), None),
+        (None, false) => (None, Some(work)),
     };
     let archive = match &kept {
-        Some(dir) => Archive { path: dir.join(&progress.archive_name), ..archive },
+        Some(dir) => Archive { path: dir.join(archive_name), ..archive },
         None => archive,
     };
+    Ok((kept, archive, work))
+}
 
-    // The last check: an SFTP upload, once started, runs to its end (the local copy
-    // checks on every MiB).
+/// Delivers the zip (a dry run leaves it where it is). The last stop check: an SFTP
+/// upload, once started, runs to its end (the local copy checks on every MiB).
+fn deliver_archive(
+    job: &Job,
+    options: &RunOptions,
+    archive: &Archive,
+    progress: &mut Progress,
+) -> Result<()> {
     crate::stop::check()?;
     let stage = Instant::now();
     let deliver: Box<dyn Deliver> =
@@ -312,7 +386,7 @@ fn execute(
     );
     progress.archive = Some(archive.clone());
     progress.delivery = Some(delivery);
-    Ok((kept, archive))
+    Ok(())
 }
 
 /// Keeps a set that may not be delivered (failed validation, a tripped guard) for
