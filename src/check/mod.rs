@@ -84,7 +84,6 @@ pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
         pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.trim().to_string())
     };
     let server = get("Server").or_else(|| get("Host")).or_else(|| get("Servername"))?;
-    let driver = get("Driver").unwrap_or_default().to_ascii_lowercase();
     let server = server.trim_start_matches("tcp:").to_string();
     let (host, port_in_server) = match server.rsplit_once(',') {
         Some((host, port)) => (host.to_string(), port.trim().parse::<u16>().ok()),
@@ -93,7 +92,7 @@ pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
     // A named instance (host\INSTANCE) is found through the SQL Browser on UDP 1434; the
     // TCP step can only test the default port then, which the hint explains.
     let host = host.split('\\').next().unwrap_or_default().to_string();
-    let default_port = if driver.contains("postgres") { 5432 } else { 1433 };
+    let default_port = crate::source::DriverKind::of(connection_string).default_port();
     let port = port_in_server.or_else(|| get("Port").and_then(|p| p.parse().ok())).unwrap_or(default_port);
     (!host.is_empty()).then_some((host, port))
 }

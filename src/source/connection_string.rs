@@ -14,17 +14,44 @@ pub(super) struct CompletedConnectionString {
     pub(super) sets_utf8_session: bool,
 }
 
-/// Whether the configured connection string names the SQLite ODBC driver.
-pub(super) fn names_sqlite(connection_string: &str) -> bool {
-    driver_name(connection_string).is_some_and(|d| d.to_ascii_lowercase().contains("sqlite"))
+/// The ODBC driver a connection string names in `Driver=` (by name, as odbcinst.ini
+/// lists it, or by library path). The one place that tells drivers apart by their names;
+/// once connected, the server's own name decides ([`crate::query::SqlDialect::of_dbms`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverKind {
+    /// psqlODBC (`PostgreSQL Unicode`, `psqlodbcw.so`).
+    PsqlOdbc,
+    /// The SQLite ODBC driver (`SQLite3`, `libsqlite3odbc.so`).
+    Sqlite,
+    /// Microsoft's ODBC Driver for SQL Server, FreeTDS or the old `SQL Server` driver.
+    SqlServer,
+    /// Another driver, or none named (a DSN).
+    Other,
 }
 
-/// Whether the configured connection string names psqlODBC (by name or by library path).
-pub(super) fn names_psqlodbc(connection_string: &str) -> bool {
-    driver_name(connection_string).is_some_and(|d| {
-        let d = d.to_ascii_lowercase();
-        d.contains("postgres") || d.contains("psqlodbc")
-    })
+impl DriverKind {
+    pub fn of(connection_string: &str) -> DriverKind {
+        let Some(driver) = driver_name(connection_string) else { return DriverKind::Other };
+        let driver = driver.to_ascii_lowercase();
+        if driver.contains("postgres") || driver.contains("psqlodbc") {
+            DriverKind::PsqlOdbc
+        } else if driver.contains("sqlite") {
+            DriverKind::Sqlite
+        } else if driver.contains("sql server") || driver.contains("msodbcsql") || driver.contains("freetds")
+        {
+            DriverKind::SqlServer
+        } else {
+            DriverKind::Other
+        }
+    }
+
+    /// The server's usual TCP port, for `check`'s TCP step when the string names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            DriverKind::PsqlOdbc => 5432,
+            _ => 1433,
+        }
+    }
 }
 
 /// The configured connection string, tuned for known driver pitfalls, plus the user and
@@ -34,12 +61,8 @@ pub(super) fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> C
     let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
     let pairs = connection_string_pairs(&cs);
     let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
-    let driver = pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("Driver"))
-        .map(|(_, v)| v.to_ascii_lowercase())
-        .unwrap_or_default();
-    let psqlodbc = psqlodbc || names_psqlodbc(&cs);
+    let kind = DriverKind::of(&cs);
+    let psqlodbc = psqlodbc || kind == DriverKind::PsqlOdbc;
     // psqlODBC buffers a whole result set in memory unless it uses a cursor.
     if psqlodbc && !has("UseDeclareFetch") {
         cs.push_str(";UseDeclareFetch=1;Fetch=10000");
@@ -64,7 +87,7 @@ pub(super) fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> C
         cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
     }
     // The SQLite driver reads a whole result before returning the first row without StepAPI.
-    if driver.contains("sqlite") && !has("StepAPI") {
+    if kind == DriverKind::Sqlite && !has("StepAPI") {
         cs.push_str(";StepAPI=1");
     }
     if let Some(user) = &config.user {

@@ -35,7 +35,8 @@ mod values;
 pub use crate::rows::{Row, RowSink};
 pub use connection_string::driver_name;
 
-use connection_string::{full_connection_string, names_psqlodbc, names_sqlite};
+pub use connection_string::DriverKind;
+use connection_string::full_connection_string;
 pub use explain::first_line;
 use explain::{explain_connect_error, explain_query_error, sql_type_name};
 use values::{ColumnKind, Converter, fetch_batches};
@@ -97,14 +98,15 @@ impl Source {
             }
             .map_err(|e| explain_connect_error(e, &config.connection_string))
         };
-        let mut guarded_sqlite = names_sqlite(&config.connection_string) && crate::sqlite_guard::install();
+        let driver = DriverKind::of(&config.connection_string);
+        let mut guarded_sqlite = driver == DriverKind::Sqlite && crate::sqlite_guard::install();
         let mut cs = full_connection_string(config, false);
         let mut connection = open(&cs.text)?;
         let mut dbms = connection.database_management_system_name().unwrap_or_default();
         // A DSN hides its driver until connected. If it turns out to be PostgreSQL, connect
         // again with psqlODBC's settings: without them a large result is held in memory
         // and the session's encoding follows the locale.
-        if dbms.to_ascii_lowercase().contains("postgres") && !names_psqlodbc(&config.connection_string) {
+        if SqlDialect::of_dbms(&dbms) == SqlDialect::PostgreSql && driver != DriverKind::PsqlOdbc {
             tracing::info!(
                 "the data source is PostgreSQL: reconnecting with psqlODBC's cursor and UTF-8 session settings"
             );
