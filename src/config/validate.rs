@@ -436,165 +436,198 @@ pub(super) fn validate_destination(
             checked_path(&format!("{key}.path"), &path)?;
             Ok(Destination::Local { path: resolve(&path) })
         }
-        DestinationKind::Sftp => {
-            if raw.path.is_some() {
+        DestinationKind::Sftp => validate_sftp(raw, key, resolve, secret_env_vars),
+    }
+}
+
+/// An SFTP destination, every key checked.
+fn validate_sftp(
+    raw: RawDestination,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<Destination> {
+    if raw.path.is_some() {
+        return Err(config_error(
+            &format!("{key}.path"),
+            "only applies to kind = \"local\"; for SFTP use remote_dir",
+        ));
+    }
+    let host = raw
+        .host
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name"))?;
+    let host_trimmed = host.trim();
+    if host_trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@') {
+        return Err(config_error(
+            &format!("{key}.host"),
+            format!(
+                "expected a host name or IP address only (no sftp://, user@, folder or spaces; the user, port and remote_dir have keys of their own), found {host:?}"
+            ),
+        ));
+    }
+    let user = raw.user.filter(|u| !u.is_empty()).ok_or_else(|| {
+        config_error(&format!("{key}.user"), "missing; give the SFTP user name the vendor issued")
+    })?;
+    checked_text(&format!("{key}.user"), &user)?;
+    let remote_dir = match raw.remote_dir {
+        None => ".".to_string(),
+        Some(dir) if dir.trim().is_empty() => {
+            return Err(config_error(
+                &format!("{key}.remote_dir"),
+                "is empty; use remote_dir = \".\" for the login folder (the default when the key is left out), or name the folder",
+            ));
+        }
+        Some(dir) => {
+            checked_text(&format!("{key}.remote_dir"), &dir)?;
+            dir
+        }
+    };
+    let timeout = checked_duration(
+        &format!("{key}.timeout"),
+        raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
+        false,
+        Duration::from_secs(1),
+        Duration::from_secs(3600),
+        " (every network operation would time out at once)",
+    )?;
+    let auth = sftp_auth(raw.password, raw.key_file, raw.key_passphrase, key, resolve, secret_env_vars)?;
+    let host_key = host_key_pin(raw.host_key, raw.known_hosts, key, resolve)?;
+    let legacy_algorithms = legacy_algorithms(raw.legacy_algorithms, key)?;
+    let file_mode = file_mode(raw.file_mode, key)?;
+    Ok(Destination::Sftp(SftpDestination {
+        host: host.trim().to_string(),
+        port: raw.port.map_or(22, |p| p.0 as u16),
+        user,
+        auth,
+        host_key,
+        remote_dir,
+        timeout,
+        attempts: raw.attempts.map_or(3, |a| a.0 as u32),
+        legacy_algorithms,
+        file_mode,
+    }))
+}
+
+/// The credential: a password or a private key (with its passphrase), never both.
+fn sftp_auth(
+    password: Option<SecretRef>,
+    key_file: Option<String>,
+    key_passphrase: Option<SecretRef>,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    secret_env_vars: &mut Vec<String>,
+) -> Result<SftpAuth> {
+    Ok(match (password, key_file) {
+        (Some(_), Some(_)) => {
+            return Err(config_error(
+                key,
+                "both password and key_file are set; keep the one the vendor gave you",
+            ));
+        }
+        (None, None) => {
+            return Err(config_error(
+                key,
+                "no credentials: set password = { env = \"NAME\" } or key_file = \"path\"",
+            ));
+        }
+        (Some(password), None) => {
+            if key_passphrase.is_some() {
                 return Err(config_error(
-                    &format!("{key}.path"),
-                    "only applies to kind = \"local\"; for SFTP use remote_dir",
+                    &format!("{key}.key_passphrase"),
+                    "only applies together with key_file",
                 ));
             }
-            let host = raw.host.filter(|h| !h.trim().is_empty()).ok_or_else(|| {
-                config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name")
-            })?;
-            let host_trimmed = host.trim();
-            if host_trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@') {
-                return Err(config_error(
-                    &format!("{key}.host"),
-                    format!(
-                        "expected a host name or IP address only (no sftp://, user@, folder or spaces; the user, port and remote_dir have keys of their own), found {host:?}"
-                    ),
-                ));
+            SftpAuth::Password {
+                password: load_secret(password, &format!("{key}.password"), resolve, secret_env_vars)?,
             }
-            let user = raw.user.filter(|u| !u.is_empty()).ok_or_else(|| {
-                config_error(&format!("{key}.user"), "missing; give the SFTP user name the vendor issued")
-            })?;
-            checked_text(&format!("{key}.user"), &user)?;
-            let remote_dir = match raw.remote_dir {
-                None => ".".to_string(),
-                Some(dir) if dir.trim().is_empty() => {
+        }
+        (None, Some(key_file)) => SftpAuth::Key {
+            key_file: {
+                checked_path(&format!("{key}.key_file"), &key_file)?;
+                let path = resolve(&key_file);
+                if let Err(e) = refuse_fifo_or_socket(&path).and_then(|()| std::fs::File::open(&path)) {
                     return Err(config_error(
-                        &format!("{key}.remote_dir"),
-                        "is empty; use remote_dir = \".\" for the login folder (the default when the key is left out), or name the folder",
+                        &format!("{key}.key_file"),
+                        format!("cannot read the private key {}: {e}", path.display()),
                     ));
                 }
-                Some(dir) => {
-                    checked_text(&format!("{key}.remote_dir"), &dir)?;
-                    dir
-                }
-            };
-            let timeout = checked_duration(
-                &format!("{key}.timeout"),
-                raw.timeout.map_or(Duration::from_secs(30), |d| d.0),
-                false,
-                Duration::from_secs(1),
-                Duration::from_secs(3600),
-                " (every network operation would time out at once)",
-            )?;
-            let auth = match (raw.password, raw.key_file) {
-                (Some(_), Some(_)) => {
-                    return Err(config_error(
-                        key,
-                        "both password and key_file are set; keep the one the vendor gave you",
-                    ));
-                }
-                (None, None) => {
-                    return Err(config_error(
-                        key,
-                        "no credentials: set password = { env = \"NAME\" } or key_file = \"path\"",
-                    ));
-                }
-                (Some(password), None) => {
-                    if raw.key_passphrase.is_some() {
-                        return Err(config_error(
-                            &format!("{key}.key_passphrase"),
-                            "only applies together with key_file",
-                        ));
-                    }
-                    SftpAuth::Password {
-                        password: load_secret(
-                            password,
-                            &format!("{key}.password"),
-                            resolve,
-                            secret_env_vars,
-                        )?,
-                    }
-                }
-                (None, Some(key_file)) => SftpAuth::Key {
-                    key_file: {
-                        checked_path(&format!("{key}.key_file"), &key_file)?;
-                        let path = resolve(&key_file);
-                        if let Err(e) = refuse_fifo_or_socket(&path).and_then(|()| std::fs::File::open(&path))
-                        {
-                            return Err(config_error(
-                                &format!("{key}.key_file"),
-                                format!("cannot read the private key {}: {e}", path.display()),
-                            ));
-                        }
-                        warn_if_readable_by_others(&path, &format!("the private key of {key}"));
-                        path
-                    },
-                    key_passphrase: raw
-                        .key_passphrase
-                        .map(|p| load_secret(p, &format!("{key}.key_passphrase"), resolve, secret_env_vars))
-                        .transpose()?,
-                },
-            };
-            let host_key = match (raw.host_key, raw.known_hosts) {
-                (Some(_), Some(_)) => {
-                    return Err(config_error(key, "both host_key and known_hosts are set; keep one"));
-                }
-                (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => {
-                    HostKeyPin::Unpinned
-                }
-                (None, None) => {
-                    return Err(config_error(
-                        &format!("{key}.host_key"),
-                        "missing: the server's host key must be pinned. Ask the vendor for its SHA256 fingerprint, or read it with `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`, and add host_key = \"SHA256:...\" (or known_hosts = \"path\")",
-                    ));
-                }
-                (Some(fp), None) => HostKeyPin::Fingerprint(parse_pin(&fp).map_err(|why| {
-                    config_error(&format!("{key}.host_key"), format!("{why}, found {fp:?}"))
-                })?),
-                (None, Some(file)) => {
-                    checked_path(&format!("{key}.known_hosts"), &file)?;
-                    HostKeyPin::KnownHosts(resolve(&file))
-                }
-            };
-            let mut legacy_algorithms = Vec::new();
-            for name in raw.legacy_algorithms.unwrap_or_default() {
-                let Some(algorithm) = LegacyAlgorithm::ALL.into_iter().find(|a| a.name() == name) else {
-                    let known: Vec<_> =
-                        LegacyAlgorithm::ALL.iter().map(|a| format!("{:?}", a.name())).collect();
-                    return Err(config_error(
-                        &format!("{key}.legacy_algorithms"),
-                        format!(
-                            "unknown name {name:?}; expected any of {} (see docs/sftp.md for what each enables and its risk)",
-                            known.join(", ")
-                        ),
-                    ));
-                };
-                if !legacy_algorithms.contains(&algorithm) {
-                    legacy_algorithms.push(algorithm);
-                }
-            }
-            let file_mode = match raw.file_mode {
-                None => DEFAULT_FILE_MODE,
-                Some(text) => u32::from_str_radix(text.trim().trim_start_matches("0o"), 8)
-                    .ok()
-                    .filter(|mode| *mode <= 0o777 && mode & 0o600 == 0o600 && mode & 0o002 == 0)
-                    .ok_or_else(|| {
-                        config_error(
-                            &format!("{key}.file_mode"),
-                            format!(
-                                "expected an octal mode like \"0640\" that lets the owner read and write and others not write (e.g. \"0600\", \"0640\", \"0644\"), found {text:?}"
-                            ),
-                        )
-                    })?,
-            };
-            Ok(Destination::Sftp(SftpDestination {
-                host: host.trim().to_string(),
-                port: raw.port.map_or(22, |p| p.0 as u16),
-                user,
-                auth,
-                host_key,
-                remote_dir,
-                timeout,
-                attempts: raw.attempts.map_or(3, |a| a.0 as u32),
-                legacy_algorithms,
-                file_mode,
-            }))
+                warn_if_readable_by_others(&path, &format!("the private key of {key}"));
+                path
+            },
+            key_passphrase: key_passphrase
+                .map(|p| load_secret(p, &format!("{key}.key_passphrase"), resolve, secret_env_vars))
+                .transpose()?,
+        },
+    })
+}
+
+/// The host-key pin: `host_key` (a fingerprint, optionally typed) or `known_hosts`.
+fn host_key_pin(
+    host_key: Option<String>,
+    known_hosts: Option<String>,
+    key: &str,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<HostKeyPin> {
+    Ok(match (host_key, known_hosts) {
+        (Some(_), Some(_)) => {
+            return Err(config_error(key, "both host_key and known_hosts are set; keep one"));
+        }
+        (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
+        (None, None) => {
+            return Err(config_error(
+                &format!("{key}.host_key"),
+                "missing: the server's host key must be pinned. Ask the vendor for its SHA256 fingerprint, or read it with `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`, and add host_key = \"SHA256:...\" (or known_hosts = \"path\")",
+            ));
+        }
+        (Some(fp), None) => HostKeyPin::Fingerprint(
+            parse_pin(&fp)
+                .map_err(|why| config_error(&format!("{key}.host_key"), format!("{why}, found {fp:?}")))?,
+        ),
+        (None, Some(file)) => {
+            checked_path(&format!("{key}.known_hosts"), &file)?;
+            HostKeyPin::KnownHosts(resolve(&file))
+        }
+    })
+}
+
+/// `legacy_algorithms`: known names only, each once.
+fn legacy_algorithms(names: Option<Vec<String>>, key: &str) -> Result<Vec<LegacyAlgorithm>> {
+    let mut legacy_algorithms = Vec::new();
+    for name in names.unwrap_or_default() {
+        let Some(algorithm) = LegacyAlgorithm::ALL.into_iter().find(|a| a.name() == name) else {
+            let known: Vec<_> = LegacyAlgorithm::ALL.iter().map(|a| format!("{:?}", a.name())).collect();
+            return Err(config_error(
+                &format!("{key}.legacy_algorithms"),
+                format!(
+                    "unknown name {name:?}; expected any of {} (see docs/sftp.md for what each enables and its risk)",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if !legacy_algorithms.contains(&algorithm) {
+            legacy_algorithms.push(algorithm);
         }
     }
+    Ok(legacy_algorithms)
+}
+
+/// `file_mode`: octal, the owner reads and writes, nobody else writes.
+fn file_mode(text: Option<String>, key: &str) -> Result<u32> {
+    Ok(match text {
+        None => DEFAULT_FILE_MODE,
+        Some(text) => u32::from_str_radix(text.trim().trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|mode| *mode <= 0o777 && mode & 0o600 == 0o600 && mode & 0o002 == 0)
+            .ok_or_else(|| {
+                config_error(
+                    &format!("{key}.file_mode"),
+                    format!(
+                        "expected an octal mode like \"0640\" that lets the owner read and write and others not write (e.g. \"0600\", \"0640\", \"0644\"), found {text:?}"
+                    ),
+                )
+            })?,
+    })
 }
 
 /// A `host_key` pin: a fingerprint, optionally after the key's type
