@@ -263,7 +263,8 @@ fn a_missing_pin_prints_the_line_to_add() {
     assert_fails_at(&run, "host key", "no host key is pinned; the server presents: ssh-ed25519");
     assert!(
         // With the key's type, so that every run offers only that type and connects once.
-        run.stdout.contains(&format!("host_key = \"ssh-ed25519 {}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519"))),
+        run.stdout
+            .contains(&format!("host_key = \"ssh-ed25519 {}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519"))),
         "{}",
         run.stdout
     );
