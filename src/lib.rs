@@ -9,7 +9,6 @@ pub mod config;
 pub mod decimal;
 pub mod destination;
 pub mod detail;
-pub mod fixture_generator;
 pub mod fsutil;
 pub mod guards;
 pub mod history;
