@@ -6,7 +6,6 @@ pub mod archive;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod decimal;
 pub mod destination;
 pub mod detail;
 pub mod fsutil;

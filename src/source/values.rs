@@ -149,7 +149,7 @@ impl Converter {
                     ColumnKind::Integer => column
                         .as_nullable_slice::<i64>()
                         .and_then(|s| s.get(r))
-                        .map(|v| out.push_str(crate::decimal::i64_text(*v, &mut [0; 20])))
+                        .map(|v| out.push_str(itoa::Buffer::new().format(*v)))
                         .is_some(),
                     ColumnKind::Float32 => column
                         .as_nullable_slice::<f32>()
