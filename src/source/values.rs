@@ -51,9 +51,9 @@ fn format_timestamp(out: &mut String, t: &Timestamp) {
     let _ = write!(out, " {:02}:{:02}:{:02}", t.hour, t.minute, t.second);
     let ns = t.fraction;
     if ns != 0 {
-        if ns % 1_000_000 == 0 {
+        if ns.is_multiple_of(1_000_000) {
             let _ = write!(out, ".{:03}", ns / 1_000_000);
-        } else if ns % 1_000 == 0 {
+        } else if ns.is_multiple_of(1_000) {
             let _ = write!(out, ".{:06}", ns / 1_000);
         } else {
             let _ = write!(out, ".{ns:09}");

@@ -139,7 +139,7 @@ pub(crate) fn course_def(level: Level, c: usize) -> CourseDef {
             let (number, name, code, dept) = ELEM_SUBJECTS[c % 6];
             let gc = grade_code(g);
             CourseDef {
-                homeroom: c % 6 == 0,
+                homeroom: c.is_multiple_of(6),
                 ..def(format!("{number}-{gc}").into(), format!("{name} {gc}").into(), code, dept)
             }
         }

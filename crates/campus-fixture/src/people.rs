@@ -168,10 +168,10 @@ pub(crate) fn staff_person(plan: &Plan, s: usize, idx: u32) -> StaffRec {
         Role::Replacement => asg("Teacher", true, false, BREAK_END),
         Role::FutureHire => asg("Teacher", true, false, LATER_HIRE),
     }];
-    if role == Role::Teacher(0) {
-        if let Some(other) = school.itinerant {
-            assignments.push(Assignment { school: other, ..asg("Band Director", true, false, since) });
-        }
+    if role == Role::Teacher(0)
+        && let Some(other) = school.itinerant
+    {
+        assignments.push(Assignment { school: other, ..asg("Band Director", true, false, since) });
     }
     if role == Role::Teacher(2) && school.chair {
         assignments.push(asg("Math Department Chair", true, false, Date::ymd(2025, 8, 1)));

@@ -322,20 +322,20 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
                 .end()?;
             id += 1;
         }
-        if let Some((trial, copy)) = draft_copies(&sec) {
-            if let Some(first) = rows.iter().find(|r| r.primary) {
-                w.row()
-                    .int(id)
-                    .int(copy)
-                    .int(trial)
-                    .int(first.pid)
-                    .text("P")
-                    .null()
-                    .null()
-                    .stamp(Date::ymd(2025, 12, 1), 10 * 60)
-                    .end()?;
-                id += 1;
-            }
+        if let Some((trial, copy)) = draft_copies(&sec)
+            && let Some(first) = rows.iter().find(|r| r.primary)
+        {
+            w.row()
+                .int(id)
+                .int(copy)
+                .int(trial)
+                .int(first.pid)
+                .text("P")
+                .null()
+                .null()
+                .stamp(Date::ymd(2025, 12, 1), 10 * 60)
+                .end()?;
+            id += 1;
         }
         if section_active(plan, &sec) {
             let mut now: Vec<(u32, bool)> =
@@ -418,16 +418,16 @@ pub(crate) fn roster_rows(plan: &Plan, st: &Student, enrs: &[Enr]) -> Vec<Roster
             } else {
                 out.push(RosterRow { section: sec.id(), trial: sec.trial(), start, end, active_at });
             }
-            if let Some((trial, first)) = layout.draft {
-                if let Some(j) = DRAFT_COPIES.iter().position(|&(dc, dk)| dc == c && dk == k) {
-                    out.push(RosterRow {
-                        section: first + j as u32,
-                        trial,
-                        start: None,
-                        end: None,
-                        active_at: None,
-                    });
-                }
+            if let Some((trial, first)) = layout.draft
+                && let Some(j) = DRAFT_COPIES.iter().position(|&(dc, dk)| dc == c && dk == k)
+            {
+                out.push(RosterRow {
+                    section: first + j as u32,
+                    trial,
+                    start: None,
+                    end: None,
+                    active_at: None,
+                });
             }
         }
     }

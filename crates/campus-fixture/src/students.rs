@@ -394,7 +394,7 @@ pub(crate) fn student(d: &Dims, i: u32) -> Student {
             grade: sh.grade,
             elem: 0,
             high: 0,
-            null_flags: sh.kind == Kind::Normal && (i + 1) % 7 == 0,
+            null_flags: sh.kind == Kind::Normal && (i + 1).is_multiple_of(7),
             switch: sh.switch,
             latin: sh.latin,
             a: sh.a,
