@@ -54,6 +54,9 @@ mod tests;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+// One namespace, as in the single file the modules were split from: each module starts
+// with `use crate::*` and sees the others' pub(crate) items. The split is by concept, for
+// reading; nothing outside the crate sees more than `generate`, `Options` and `SCHEMA`.
 use constants::*;
 use courses::*;
 use date::*;
