@@ -68,29 +68,6 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented config.toml for a vendor profile, to fill in.
     Init(InitArgs),
-    /// Development: write a deterministic Campus-like district (INSERTs for
-    /// tests/fixtures/campus/schema.sql) and a JSON summary of what a correct extract holds.
-    #[command(hide = true)]
-    GenerateFixture(GenerateFixtureArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct GenerateFixtureArgs {
-    /// Number of students (the demo uses 300; load tests up to 1000000).
-    #[arg(long, default_value_t = 300)]
-    pub students: u64,
-
-    /// Seed of every random choice: the same seed gives byte-identical output.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-
-    /// Where to write the SQL.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-
-    /// Where to write the JSON summary of what a correct extract contains.
-    #[arg(long, value_name = "FILE")]
-    pub expected: PathBuf,
 }
 
 #[derive(Args, Debug)]

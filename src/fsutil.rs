@@ -177,29 +177,13 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
 
 /// Takes an exclusive OS lock on `file` without waiting: `Ok(false)` when another open
 /// file (another process, or another open in this one) holds it. The kernel releases it
-/// when the file is closed, however the process ends. (`flock`, as `File::try_lock` does
-/// from Rust 1.89; called directly to keep the minimum Rust version.)
+/// when the file is closed, however the process ends. (std's `File::try_lock`: `flock`
+/// on Linux and the BSDs, `LockFileEx` on Windows.)
 pub fn try_lock(file: &File) -> std::io::Result<bool> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock(2) on a descriptor this File owns; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(true);
-        }
-        let error = std::io::Error::last_os_error();
-        if error.kind() == ErrorKind::WouldBlock { Ok(false) } else { Err(error) }
-    }
-    #[cfg(not(unix))]
-    {
-        // Rust 1.89 and later only.
-        #[allow(clippy::incompatible_msrv)]
-        let result = file.try_lock();
-        match result {
-            Ok(()) => Ok(true),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-            Err(std::fs::TryLockError::Error(e)) => Err(e),
-        }
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 

@@ -5,8 +5,8 @@
 //! stopped the upload; 4 a connectivity check failed.
 
 use sis_extract::{
-    archive, check, cli, config, detail, fixture_generator, fsutil, guards, history, logging, output,
-    pipeline, progress, schedule, secret, stop,
+    archive, check, cli, config, detail, fsutil, guards, history, logging, output, pipeline, progress,
+    schedule, secret, stop,
 };
 
 use std::io::Write;
@@ -15,9 +15,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{
-    CheckArgs, Cli, Command, GenerateFixtureArgs, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs,
-};
+use cli::{CheckArgs, Cli, Command, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs};
 use config::ConfigError;
 
 fn main() -> ExitCode {
@@ -69,7 +67,6 @@ fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<Exit
         Command::Check(args) => check(cli, args),
         Command::Validate(args) => validate(args),
         Command::Init(args) => init(cli, args),
-        Command::GenerateFixture(args) => generate_fixture(args),
     }
 }
 
@@ -204,22 +201,6 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
-}
-
-/// `generate-fixture`: the seeded Campus-like district for the demo, tests and benchmarks.
-fn generate_fixture(args: &GenerateFixtureArgs) -> Result<ExitCode> {
-    let options = fixture_generator::Options { students: args.students, seed: args.seed };
-    let mut sql = std::io::BufWriter::new(
-        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?,
-    );
-    let mut expected = std::io::BufWriter::new(
-        std::fs::File::create(&args.expected)
-            .with_context(|| format!("creating {}", args.expected.display()))?,
-    );
-    fixture_generator::generate(&options, &mut sql, &mut expected).context("generating the fixture")?;
-    sql.flush()?;
-    expected.flush()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `init --vendor NAME`: writes the vendor's commented profile, never over an existing file.

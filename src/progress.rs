@@ -62,7 +62,7 @@ impl RowSink for Counting<'_> {
         // A stop signal ends the extract at the next row (one atomic load per row).
         crate::stop::check()?;
         self.rows += 1;
-        if self.rows % 1024 == 0 {
+        if self.rows.is_multiple_of(1024) {
             draw(&format!("  {}: {} rows", self.file, self.rows), false);
         }
         self.inner.row(row)

@@ -11,10 +11,6 @@ use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names
 
 const FILES: [&str; 4] = ["rosters.csv", "sections.csv", "staff.csv", "students.csv"];
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(common::repo().join("tests/fixtures/campus").join(name)).unwrap()
-}
-
 /// A workspace whose one job runs `queries/demo` from the repository into `out`.
 fn workspace(source: &str) -> Workspace {
     let ws = Workspace::new();
@@ -32,7 +28,7 @@ fn workspace(source: &str) -> Workspace {
 fn sqlite_workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap().keep();
     let db = dir.join("campus.db");
-    sqlite(&db, &fixture("schema.sql"));
+    sqlite(&db, campus_fixture::SCHEMA);
     sqlite(&db, &common::generated_fixture().0);
     workspace(&format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display()))
 }
@@ -104,7 +100,7 @@ fn sqlite_and_postgresql_give_identical_files() {
     psql(&superuser, &format!("DROP DATABASE IF EXISTS {database}"));
     psql(&superuser, &format!("CREATE DATABASE {database} OWNER sis_owner"));
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
-    psql(&owner_url, &fixture("schema.sql"));
+    psql(&owner_url, campus_fixture::SCHEMA);
     psql(&owner_url, &common::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
 

@@ -10,17 +10,13 @@ use std::path::{Path, PathBuf};
 
 use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(common::repo().join("tests/fixtures/campus").join(name)).unwrap()
-}
-
 fn shipped_queries() -> String {
     common::repo().join("queries/infinite-campus/oneroster-1.1").display().to_string()
 }
 
 fn sqlite_fixture() -> PathBuf {
     let db = tempfile::tempdir().unwrap().keep().join("campus.db");
-    sqlite(&db, &fixture("schema.sql"));
+    sqlite(&db, campus_fixture::SCHEMA);
     sqlite(&db, &common::generated_fixture().0);
     db
 }
@@ -195,7 +191,7 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
         &format!("CREATE DATABASE {database} OWNER sis_owner ENCODING 'UTF8' TEMPLATE template0"),
     );
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
-    psql(&owner_url, &fixture("schema.sql"));
+    psql(&owner_url, campus_fixture::SCHEMA);
     psql(&owner_url, &common::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
     let pg_source = format!(

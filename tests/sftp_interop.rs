@@ -199,10 +199,10 @@ impl Server {
                 server.reaped = true;
                 return Err(format!("{name} exited ({status}) before it listened; its log:\n{}", tail(log)));
             }
-            if server.port == 0 {
-                if let Some(port) = port_file.and_then(|f| std::fs::read_to_string(f).ok()) {
-                    server.port = port.trim().parse().expect("a port number in the port file");
-                }
+            if server.port == 0
+                && let Some(port) = port_file.and_then(|f| std::fs::read_to_string(f).ok())
+            {
+                server.port = port.trim().parse().expect("a port number in the port file");
             }
             if server.port != 0 && banner(server.port).is_some() {
                 return Ok(server);

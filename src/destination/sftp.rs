@@ -208,10 +208,10 @@ async fn upload_on(
         }
         // fsync@openssh.com: the bytes are on the server's disk before the rename makes
         // them visible. Servers without the extension are fine without it.
-        if sftp.has_extension("fsync@openssh.com") {
-            if let Err(e) = timed(timeout, sftp.fsync(&remote)).await {
-                tracing::debug!("the SFTP server cannot fsync ({e}); relying on close");
-            }
+        if sftp.has_extension("fsync@openssh.com")
+            && let Err(e) = timed(timeout, sftp.fsync(&remote)).await
+        {
+            tracing::debug!("the SFTP server cannot fsync ({e}); relying on close");
         }
         timed(timeout, sftp.close(remote))
             .await

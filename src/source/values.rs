@@ -33,9 +33,9 @@ fn format_timestamp(out: &mut String, t: &Timestamp) {
     let _ = write!(out, " {:02}:{:02}:{:02}", t.hour, t.minute, t.second);
     let ns = t.fraction;
     if ns != 0 {
-        if ns % 1_000_000 == 0 {
+        if ns.is_multiple_of(1_000_000) {
             let _ = write!(out, ".{:03}", ns / 1_000_000);
-        } else if ns % 1_000 == 0 {
+        } else if ns.is_multiple_of(1_000) {
             let _ = write!(out, ".{:06}", ns / 1_000);
         } else {
             let _ = write!(out, ".{ns:09}");
@@ -131,7 +131,7 @@ impl Converter {
                     ColumnKind::Integer => column
                         .as_nullable_slice::<i64>()
                         .and_then(|s| s.get(r))
-                        .map(|v| out.push_str(crate::decimal::i64_text(*v, &mut [0; 20])))
+                        .map(|v| out.push_str(itoa::Buffer::new().format(*v)))
                         .is_some(),
                     ColumnKind::Float32 => column
                         .as_nullable_slice::<f32>()

@@ -186,26 +186,20 @@ pub fn local_job(name: &str, queries: &str, out: &str) -> String {
     )
 }
 
-/// The seeded Campus-like district (300 students, seed 1) from the real binary's
-/// `generate-fixture`, generated once per test binary: (the INSERTs, the summary of what a
-/// correct extract as of 2026-01-15 contains).
+/// The seeded Campus-like district (300 students, seed 1) from the fixture crate
+/// (crates/campus-fixture), generated once per test binary: (the INSERTs, the summary of
+/// what a correct extract as of 2026-01-15 contains).
 pub fn generated_fixture() -> &'static (String, serde_json::Value) {
     static FIXTURE: std::sync::OnceLock<(String, serde_json::Value)> = std::sync::OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let (sql, expected) = (dir.path().join("data.sql"), dir.path().join("expected.json"));
-        let status = Command::new(bin())
-            .args(["generate-fixture", "--students", "300", "--seed", "1", "--out"])
-            .arg(&sql)
-            .arg("--expected")
-            .arg(&expected)
-            .status()
-            .unwrap();
-        assert!(status.success(), "generate-fixture failed");
-        (
-            std::fs::read_to_string(sql).unwrap(),
-            serde_json::from_str(&std::fs::read_to_string(expected).unwrap()).unwrap(),
+        let (mut sql, mut expected) = (Vec::new(), Vec::new());
+        campus_fixture::generate(
+            &campus_fixture::Options { students: 300, seed: 1 },
+            &mut sql,
+            &mut expected,
         )
+        .expect("generating the fixture");
+        (String::from_utf8(sql).unwrap(), serde_json::from_slice(&expected).unwrap())
     })
 }
 

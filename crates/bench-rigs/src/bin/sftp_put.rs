@@ -1,7 +1,7 @@
 //! sftp_put: sis-extract's SFTP delivery on its own, for scripts/bench's comparison with
 //! OpenSSH `sftp` uploading the same zip.
 //!
-//!   cargo run --release --example sftp_put -- CONFIG.toml ZIP
+//!   cargo run --release -p bench-rigs --bin sftp_put -- CONFIG.toml ZIP
 //!
 //! Delivers ZIP through the first job's destination with the same code as a run
 //! (`destination::for_config`: hidden upload name, fsync, size check, rename into place).

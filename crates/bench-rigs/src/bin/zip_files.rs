@@ -1,7 +1,7 @@
 //! zip_files: sis-extract's zip stage on its own, for scripts/bench's comparison with
 //! Info-ZIP `zip -6` on the same files.
 //!
-//!   cargo run --release --example zip_files -- OUT.zip FILE...
+//!   cargo run --release -p bench-rigs --bin zip_files -- OUT.zip FILE...
 //!
 //! In a run the files are compressed on other threads while they are still being
 //! written, and the zip stage only copies the finished entries; that hides the cost of

@@ -2,7 +2,7 @@
 //! direction, for scripts/bench's "20 ms round trip" SFTP case on machines whose kernel
 //! has no netem (CONFIG_NET_SCH_NETEM), such as this project's CI machines.
 //!
-//!   cargo run --release --example delay_proxy -- LISTEN_ADDR TARGET_ADDR DELAY_MS
+//!   cargo run --release -p bench-rigs --bin delay_proxy -- LISTEN_ADDR TARGET_ADDR DELAY_MS
 //!
 //! What it models: the latency an application protocol sees (SSH window adjustments,
 //! SFTP request/acknowledgement pipelining), on a link of unlimited bandwidth. Data read

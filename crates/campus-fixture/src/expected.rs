@@ -1,0 +1,312 @@
+//! The expected summary of what a correct extract holds, counted while the data is written.
+//!
+//! Counts, all as of AS_OF (2026-01-15), with "included calendar" meaning: a Calendar of the
+//! active SchoolYear (2026) that is not Calendar.exclude = 1 nor summerSchool = 1, of a school
+//! that is not School.exclude = 1; "active section": a Section of the active Trial of an
+//! included calendar whose Course.active = 1; "current": startDate NULL or <= as-of and endDate
+//! NULL or >= as-of; "counting enrollment": current and not noShow = 1 / stateExclude = 1.
+//!   included_schools       schools with an included calendar (orgs.sql rows of type school);
+//!                          orgs = included_schools + 1 (the district).
+//!   academic_sessions      1 school year + the Terms of the active trials' structures of the
+//!                          included calendars (academicSessions.sql rows).
+//!   active_courses         Course.active = 1 in included calendars (courses.sql rows).
+//!   active_sections        active sections (sections.sql rows, classes.sql classes); sections
+//!                          without teacher or students included.
+//!   active_students        persons with a counting PRIMARY ('P') enrollment in an included
+//!                          calendar (students.sql rows).
+//!   oneroster_students     the same with any serviceType (users.sql role student,
+//!                          demographics.sql rows).
+//!   staff                  distinct (person, school) with a current EmploymentAssignment at an
+//!                          included school (staff.sql rows).
+//!   student_enrollments    distinct (active section, student) with a current Roster row of the
+//!                          section's trial, the student holding a counting enrollment (any
+//!                          serviceType) in the section's calendar (rosters.sql 'student' rows,
+//!                          enrollments.sql student rows).
+//!   teacher_enrollments    distinct (active section, person) with a current SectionStaffHistory
+//!                          row of the section's trial with staffType 'P' (rosters.sql
+//!                          'teacher' rows, enrollments.sql rows with primary true).
+//!   co_teacher_enrollments the same with current rows of other staffTypes only (rosters.sql
+//!                          'co-teacher' rows, enrollments.sql teacher rows with primary false).
+//!   section_teachers       distinct persons of teacher_enrollments and co_teacher_enrollments.
+//!   users, and per role    users.sql after merging: one role per person, the first of student
+//!                          (oneroster_students), teacher of an active section, administrator
+//!                          (current assignment at an included school with supervisor = 1),
+//!                          teacher (such an assignment with teacher = 1), aide (any other such
+//!                          assignment), guardian (RelatedPair.guardian = 1, current, of a
+//!                          OneRoster student). Orphans (no current identity) are never users.
+//!   guardians              users.sql role guardian (a guardian who is also staff is a teacher).
+//! Lists (each holds at most LIST_LIMIT entries, in generation order; list_totals has the full
+//! count). must_be_absent: persons (personGUID) absent from students.sql, users.sql and
+//! enrollments.sql, or sectionIDs absent from sections.sql and classes.sql.
+//! must_be_present: persons present in users.sql (students also in students.sql, except
+//! secondary_only, who are only OneRoster students), section ids present in sections.sql, and
+//! names present among the first/last names of students.sql and users.sql.
+
+use crate::*;
+
+#[derive(Clone, Copy)]
+pub(crate) enum L {
+    NoShow,
+    StateExclude,
+    ExcludedSchool,
+    ExcludedCalendar,
+    NextYearOnly,
+    WithdrawnBefore,
+    NotStarted,
+    LeftDistrict,
+    Orphans,
+    DepartedStaff,
+    FutureStaff,
+    ExcludedSchoolStaff,
+    NonGuardians,
+    GuardiansNotCurrent,
+    DraftSections,
+    InactiveCourseSections,
+    CoTeachers,
+    ReplacementTeachers,
+    MultiStudentGuardians,
+    StaffGuardians,
+    AwkwardNames,
+    ReEntered,
+    Transferred,
+    WithdrawnAfter,
+    StartedByAsOf,
+    SecondaryEnrollment,
+    SecondaryOnly,
+    EmptySections,
+}
+
+/// Name of each list, and whether it is a must_be_absent list.
+pub(crate) const LISTS: [(&str, bool); 28] = [
+    ("no_show", true),
+    ("state_exclude", true),
+    ("excluded_school", true),
+    ("excluded_calendar", true),
+    ("next_year_only", true),
+    ("withdrawn_before_as_of", true),
+    ("not_started_by_as_of", true),
+    ("left_district", true),
+    ("orphans", true),
+    ("departed_staff", true),
+    ("future_staff", true),
+    ("excluded_school_staff", true),
+    ("non_guardian_relatives", true),
+    ("guardians_without_current_link", true),
+    ("draft_trial_sections", true),
+    ("inactive_course_sections", true),
+    ("co_teachers", false),
+    ("replacement_teachers", false),
+    ("multi_student_guardians", false),
+    ("staff_guardians", false),
+    ("awkward_names", false),
+    ("re_entered", false),
+    ("transferred", false),
+    ("withdrawn_after_as_of", false),
+    ("started_by_as_of", false),
+    ("secondary_enrollment", false),
+    ("secondary_only", false),
+    ("empty_sections", false),
+];
+
+#[derive(Default)]
+pub(crate) struct List {
+    pub(crate) items: Vec<String>,
+    pub(crate) total: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Expected {
+    pub(crate) included_schools: u64,
+    pub(crate) academic_sessions: u64,
+    pub(crate) active_courses: u64,
+    pub(crate) active_sections: u64,
+    pub(crate) active_students: u64,
+    pub(crate) oneroster_students: u64,
+    pub(crate) staff: u64,
+    pub(crate) student_enrollments: u64,
+    pub(crate) teacher_enrollments: u64,
+    pub(crate) co_teacher_enrollments: u64,
+    /// Per staff serial: best users.sql priority (2 section teacher, 3 administrator,
+    /// 4 teacher by assignment, 5 aide), NONE if not a staff user.
+    pub(crate) staff_priority: Vec<u8>,
+    pub(crate) co_teachers: Vec<u32>,
+    /// (guardian person, linked): one per guardian = 1 pair; linked when the pair is current
+    /// and its student a OneRoster student.
+    pub(crate) guardian_links: Vec<(u32, bool)>,
+    pub(crate) awkward: Vec<String>,
+    pub(crate) lists: Vec<List>,
+}
+
+pub(crate) const NONE: u8 = u8::MAX;
+
+pub(crate) struct Totals {
+    pub(crate) section_teachers: u64,
+    pub(crate) teachers: u64,
+    pub(crate) administrators: u64,
+    pub(crate) aides: u64,
+    pub(crate) guardians: u64,
+}
+
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl Expected {
+    pub(crate) fn new(plan: &Plan) -> Expected {
+        Expected {
+            staff_priority: vec![NONE; plan.staff_total as usize],
+            lists: LISTS.iter().map(|_| List::default()).collect(),
+            ..Expected::default()
+        }
+    }
+
+    pub(crate) fn add(&mut self, list: L, item: String) {
+        let list = &mut self.lists[list as usize];
+        list.total += 1;
+        if list.items.len() < LIST_LIMIT {
+            list.items.push(item);
+        }
+    }
+
+    pub(crate) fn add_person(&mut self, list: L, plan: &Plan, pid: u32) {
+        self.add(list, json_string(&plan.person_guid(pid)));
+    }
+
+    pub(crate) fn staff_role(&mut self, pid: u32, priority: u8) {
+        let slot = &mut self.staff_priority[(pid - FIRST_PERSON) as usize];
+        *slot = (*slot).min(priority);
+    }
+
+    /// Settles what needs every table: guardians, roles, staff lists.
+    pub(crate) fn finish(mut self, plan: &Plan) -> (Expected, Totals) {
+        let mut links = std::mem::take(&mut self.guardian_links);
+        links.sort_unstable();
+        let mut guardians = 0;
+        for group in links.chunk_by(|a, b| a.0 == b.0) {
+            let pid = group[0].0;
+            let linked = group.iter().filter(|l| l.1).count();
+            let staff = pid < plan.student_base;
+            if linked == 0 {
+                if !staff {
+                    self.add_person(L::GuardiansNotCurrent, plan, pid);
+                }
+                continue;
+            }
+            if linked >= 2 {
+                self.add_person(L::MultiStudentGuardians, plan, pid);
+            }
+            if staff {
+                self.add_person(L::StaffGuardians, plan, pid);
+            }
+            if !staff || self.staff_priority[(pid - FIRST_PERSON) as usize] == NONE {
+                guardians += 1;
+            }
+        }
+        let mut co = std::mem::take(&mut self.co_teachers);
+        co.sort_unstable();
+        co.dedup();
+        for pid in co {
+            self.add_person(L::CoTeachers, plan, pid);
+        }
+        for (s, school) in plan.schools.iter().enumerate() {
+            for idx in 0..school.nstaff {
+                let role = school.role(idx);
+                let pid = plan.staff_pid(s, role);
+                let is_user = self.staff_priority[(pid - FIRST_PERSON) as usize] != NONE;
+                let list = match role {
+                    _ if school.online => Some(L::ExcludedSchoolStaff),
+                    Role::Teacher(School::RETIRING) if school.retire => Some(L::DepartedStaff),
+                    Role::FutureHire => Some(L::FutureStaff),
+                    _ => None,
+                };
+                if let Some(list) = list {
+                    debug_assert!(!is_user, "staff {pid} must be absent");
+                    self.add_person(list, plan, pid);
+                } else if role == Role::Replacement {
+                    debug_assert!(is_user, "replacement {pid} must be present");
+                    self.add_person(L::ReplacementTeachers, plan, pid);
+                }
+            }
+        }
+        let count = |p: &[u8]| self.staff_priority.iter().filter(|x| p.contains(x)).count() as u64;
+        let totals = Totals {
+            section_teachers: count(&[2]),
+            teachers: count(&[2, 4]),
+            administrators: count(&[3]),
+            aides: count(&[5]),
+            guardians,
+        };
+        let awkward = std::mem::take(&mut self.awkward);
+        for name in awkward {
+            self.add(L::AwkwardNames, json_string(&name));
+        }
+        (self, totals)
+    }
+}
+
+pub(crate) fn write_json(plan: &Plan, (e, t): (Expected, Totals), out: &mut dyn Write) -> io::Result<()> {
+    let users = e.oneroster_students + t.teachers + t.administrators + t.aides + t.guardians;
+    let mut j = String::new();
+    j.push_str(&format!(
+        "{{\n  \"as_of\": \"{}\",\n  \"seed\": {},\n  \"students\": {},\n  \"active_year\": {},\n",
+        AS_OF.iso(),
+        plan.d.seed,
+        plan.d.n,
+        YEARS[ACTIVE]
+    ));
+    let counts: [(&str, u64); 20] = [
+        ("elementary_schools", u64::from(plan.d.n_elem)),
+        ("middle_high_schools", u64::from(plan.d.n_high)),
+        ("included_schools", e.included_schools),
+        ("orgs", e.included_schools + 1),
+        ("academic_sessions", e.academic_sessions),
+        ("active_courses", e.active_courses),
+        ("active_sections", e.active_sections),
+        ("active_students", e.active_students),
+        ("oneroster_students", e.oneroster_students),
+        ("staff", e.staff),
+        ("section_teachers", t.section_teachers),
+        ("teachers", t.teachers),
+        ("administrators", t.administrators),
+        ("aides", t.aides),
+        ("guardians", t.guardians),
+        ("users", users),
+        ("student_enrollments", e.student_enrollments),
+        ("teacher_enrollments", e.teacher_enrollments),
+        ("co_teacher_enrollments", e.co_teacher_enrollments),
+        ("list_limit", LIST_LIMIT as u64),
+    ];
+    for (name, value) in counts {
+        j.push_str(&format!("  \"{name}\": {value},\n"));
+    }
+    for (group, absent) in [("must_be_absent", true), ("must_be_present", false)] {
+        j.push_str(&format!("  \"{group}\": {{\n"));
+        let entries: Vec<String> = LISTS
+            .iter()
+            .zip(&e.lists)
+            .filter(|((_, a), _)| *a == absent)
+            .map(|((name, _), list)| format!("    \"{name}\": [{}]", list.items.join(", ")))
+            .collect();
+        j.push_str(&entries.join(",\n"));
+        j.push_str("\n  },\n");
+    }
+    let totals: Vec<String> = LISTS
+        .iter()
+        .zip(&e.lists)
+        .map(|((name, _), list)| format!("    \"{name}\": {}", list.total))
+        .collect();
+    j.push_str(&format!("  \"list_totals\": {{\n{}\n  }}\n}}\n", totals.join(",\n")));
+    out.write_all(j.as_bytes())?;
+    out.flush()
+}
