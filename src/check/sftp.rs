@@ -8,15 +8,16 @@ use std::time::{Duration, Instant};
 
 use crate::config::{HostKeyPin, SftpAuth, SftpDestination};
 use crate::destination::algorithms;
+use crate::destination::failure::Failure;
 use crate::destination::server_hello::Hello;
 use crate::destination::sftp::{
-    WRITE_SIZE, describe_sftp_error, remote_folder, remote_join, rename_into_place, runtime, start_sftp,
-    timed,
+    Sftp, WRITE_SIZE, describe_sftp_error, remote_folder, remote_join, rename_into_place, runtime,
+    start_sftp, timed,
 };
 use crate::destination::sftp_client::{
     FX_NO_SUCH_FILE, SSH_FXF_CREAT, SSH_FXF_TRUNC, SSH_FXF_WRITE, SftpError,
 };
-use crate::destination::ssh::{self, Acceptance, Connection, Handshake};
+use crate::destination::ssh::{self, Acceptance, Connection, Handshake, Seen};
 use crate::diagnosis::{Chain, Step};
 
 /// What `check` learns about an SFTP destination, step by step, without uploading data.
@@ -41,6 +42,8 @@ async fn diagnose_steps(config: &SftpDestination, tcp: Option<std::net::TcpStrea
     let timeout = config.timeout;
     let unpinned = matches!(config.host_key, HostKeyPin::Unpinned);
 
+    // One handshake for the banner, key-exchange and host-key steps (on the TCP step's
+    // connection): a correctly pinned server sees one connection from `check`.
     let started = Instant::now();
     let (verified, seen) = if unpinned {
         let (result, seen) = ssh::handshake_on(config, tcp, None, Acceptance::AnyToInspect).await;
@@ -52,92 +55,18 @@ async fn diagnose_steps(config: &SftpDestination, tcp: Option<std::net::TcpStrea
     } else {
         ssh::open_verified_on(config, tcp).await
     };
-
-    let step = match &seen.hello {
-        Some(Hello::Ssh { banner, .. }) => {
-            Step::pass("ssh banner", format!("{where_} says {banner:?}"), started)
-        }
-        Some(Hello::NotSsh { first_line }) => Step::fail(
-            "ssh banner",
-            format!("not an SSH server: it answered {first_line:?}"),
-            "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor",
-            started,
-        ),
-        Some(Hello::Silent) => Step::fail(
-            "ssh banner",
-            format!(
-                "the server accepted the TCP connection but sent nothing within {}s (timeout)",
-                timeout.as_secs()
-            ),
-            "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor",
-            started,
-        ),
-        None => Step::fail(
-            "ssh banner",
-            verified.as_ref().err().map(|f| f.error().to_string()).unwrap_or_default(),
-            "see the tcp step",
-            started,
-        ),
-    };
-    if !chain.record(step) {
+    if !chain.record(banner_step(&seen, &verified, &where_, timeout, started)) {
         return;
     }
-
-    let started = Instant::now();
-    let preferred = algorithms::preferred(&config.legacy_algorithms, None);
-    let mismatched = seen.offers().is_some_and(|offers| {
-        !algorithms::mismatches(offers, &preferred, &config.legacy_algorithms).is_empty()
-    });
-    let step = match (&verified, seen.negotiated.clone(), seen.offers()) {
-        (Err(failure), _, _) if mismatched => Step::fail(
-            "key exchange",
-            failure.error().to_string(),
-            "each class above says what would fix it; the vendor's server and sis-extract must share one algorithm of every class",
-            started,
-        ),
-        (_, Some(negotiated), _) => Step::pass("key exchange", negotiated, started),
-        // The exchange stopped at the host key (a mismatch): what it was settling on.
-        (_, None, Some(offers)) if seen.key.is_some() => {
-            Step::pass("key exchange", algorithms::would_negotiate(offers, &preferred), started)
-        }
-        (Err(failure), _, _) => Step::fail(
-            "key exchange",
-            failure.error().to_string(),
-            "if the server stops answering during the key exchange, ask the vendor to look at its SSH log for this server's address",
-            started,
-        ),
-        (Ok(_), None, _) => Step::pass("key exchange", "completed".to_string(), started),
-    };
-    if !chain.record(step) {
+    if !chain.record(key_exchange_step(config, &seen, &verified)) {
         return;
     }
-
     let started = Instant::now();
     if unpinned {
-        let mut keys: Vec<(String, String)> = seen.key.iter().cloned().collect();
         if let Ok(connection) = verified {
             connection.close().await;
         }
-        // The other key types the server offers, one connection each: the admin picks
-        // one with the vendor.
-        for key in ssh::server_host_keys(config, seen.offers()).await {
-            if !keys.iter().any(|(_, f)| *f == key.1) {
-                keys.push(key);
-            }
-        }
-        let listed: Vec<String> = keys.iter().map(|(t, f)| format!("{t} {f}")).collect();
-        let suggested = keys.iter().find(|(t, _)| t == "ssh-ed25519").or(keys.first());
-        chain.record(Step::fail(
-            "host key",
-            format!("no host key is pinned; the server presents: {}", listed.join(", ")),
-            match suggested {
-                Some((key_type, fp)) => format!(
-                    "confirm the fingerprint with the vendor (phone or ticket, not e-mail from the same server), then add to [job.destination]: host_key = \"{key_type} {fp}\""
-                ),
-                None => "the server presented no host key; ask the vendor".to_string(),
-            },
-            started,
-        ));
+        chain.record(unpinned_host_key_step(config, &seen, started).await);
         return;
     }
     let mut connection = match verified {
@@ -167,6 +96,97 @@ async fn diagnose_steps(config: &SftpDestination, tcp: Option<std::net::TcpStrea
     connection.close().await;
 }
 
+/// The server's identification line, from what the handshake received.
+fn banner_step(
+    seen: &Seen,
+    verified: &Result<Connection, Failure>,
+    where_: &str,
+    timeout: Duration,
+    started: Instant,
+) -> Step {
+    match &seen.hello {
+        Some(Hello::Ssh { banner, .. }) => {
+            Step::pass("ssh banner", format!("{where_} says {banner:?}"), started)
+        }
+        Some(Hello::NotSsh { first_line }) => Step::fail(
+            "ssh banner",
+            format!("not an SSH server: it answered {first_line:?}"),
+            "the port belongs to another service (web, mail, FTP…): check job.destination.port with the vendor",
+            started,
+        ),
+        Some(Hello::Silent) => Step::fail(
+            "ssh banner",
+            format!(
+                "the server accepted the TCP connection but sent nothing within {}s (timeout)",
+                timeout.as_secs()
+            ),
+            "an SSH server speaks first; something else holds the port (a proxy, a firewall that accepts and drops, or a hung service): check the host and port with the vendor",
+            started,
+        ),
+        None => Step::fail(
+            "ssh banner",
+            verified.as_ref().err().map(|f| f.error().to_string()).unwrap_or_default(),
+            "see the tcp step",
+            started,
+        ),
+    }
+}
+
+/// The algorithms negotiated, or every class without a common one.
+fn key_exchange_step(config: &SftpDestination, seen: &Seen, verified: &Result<Connection, Failure>) -> Step {
+    let started = Instant::now();
+    let preferred = algorithms::preferred(&config.legacy_algorithms, None);
+    let mismatched = seen.offers().is_some_and(|offers| {
+        !algorithms::mismatches(offers, &preferred, &config.legacy_algorithms).is_empty()
+    });
+    match (verified, seen.negotiated.clone(), seen.offers()) {
+        (Err(failure), _, _) if mismatched => Step::fail(
+            "key exchange",
+            failure.error().to_string(),
+            "each class above says what would fix it; the vendor's server and sis-extract must share one algorithm of every class",
+            started,
+        ),
+        (_, Some(negotiated), _) => Step::pass("key exchange", negotiated, started),
+        // The exchange stopped at the host key (a mismatch): what it was settling on.
+        (_, None, Some(offers)) if seen.key.is_some() => {
+            Step::pass("key exchange", algorithms::would_negotiate(offers, &preferred), started)
+        }
+        (Err(failure), _, _) => Step::fail(
+            "key exchange",
+            failure.error().to_string(),
+            "if the server stops answering during the key exchange, ask the vendor to look at its SSH log for this server's address",
+            started,
+        ),
+        (Ok(_), None, _) => Step::pass("key exchange", "completed".to_string(), started),
+    }
+}
+
+/// No pin: every key the server has (one connection per other key type it offers), and
+/// the exact line to add.
+async fn unpinned_host_key_step(config: &SftpDestination, seen: &Seen, started: Instant) -> Step {
+    let mut keys: Vec<(String, String)> = seen.key.iter().cloned().collect();
+    // The other key types the server offers, one connection each: the admin picks
+    // one with the vendor.
+    for key in ssh::server_host_keys(config, seen.offers()).await {
+        if !keys.iter().any(|(_, f)| *f == key.1) {
+            keys.push(key);
+        }
+    }
+    let listed: Vec<String> = keys.iter().map(|(t, f)| format!("{t} {f}")).collect();
+    let suggested = keys.iter().find(|(t, _)| t == "ssh-ed25519").or(keys.first());
+    Step::fail(
+        "host key",
+        format!("no host key is pinned; the server presents: {}", listed.join(", ")),
+        match suggested {
+            Some((key_type, fp)) => format!(
+                "confirm the fingerprint with the vendor (phone or ticket, not e-mail from the same server), then add to [job.destination]: host_key = \"{key_type} {fp}\""
+            ),
+            None => "the server presented no host key; ask the vendor".to_string(),
+        },
+        started,
+    )
+}
+
 /// Authentication, then what the account may do in the remote folder.
 async fn sftp_steps(
     connection: &mut Connection,
@@ -175,24 +195,42 @@ async fn sftp_steps(
     where_: &str,
     timeout: Duration,
 ) {
+    if !chain.record(authentication_step(connection, config).await) {
+        return;
+    }
+    let Some(mut sftp) = sftp_subsystem_step(connection, config, chain).await else { return };
+    let remote_dir = remote_folder(config);
+    if chain.record(remote_folder_step(&mut sftp, remote_dir, where_, timeout).await) {
+        probe_steps(&mut sftp, connection, config, chain, remote_dir, timeout).await;
+    }
+    let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
+}
+
+async fn authentication_step(connection: &mut Connection, config: &SftpDestination) -> Step {
     let started = Instant::now();
     if let Err(failure) = ssh::authenticate(connection, config).await {
-        chain.record(Step::fail(
+        return Step::fail(
             "authentication",
             failure.error().to_string(),
             "fix the credential in the config, or ask the vendor to check the account (locked, expired, key not installed)",
             started,
-        ));
-        return;
+        );
     }
     let method = match config.auth {
         SftpAuth::Password { .. } => "password",
         SftpAuth::Key { .. } => "public key",
     };
-    chain.record(Step::pass("authentication", format!("{} accepted by {method}", config.user), started));
+    Step::pass("authentication", format!("{} accepted by {method}", config.user), started)
+}
 
+/// The SFTP subsystem, and what it offers that a night's delivery relies on.
+async fn sftp_subsystem_step(
+    connection: &Connection,
+    config: &SftpDestination,
+    chain: &mut Chain,
+) -> Option<Sftp> {
     let started = Instant::now();
-    let mut sftp = match start_sftp(connection, config).await {
+    let sftp = match start_sftp(connection, config).await {
         Ok(sftp) => sftp,
         Err(failure) => {
             chain.record(Step::fail(
@@ -201,7 +239,7 @@ async fn sftp_steps(
                 "the account may be shell-only or the server may not offer SFTP; ask the vendor",
                 started,
             ));
-            return;
+            return None;
         }
     };
     // What a night's delivery relies on, said here rather than discovered then.
@@ -218,10 +256,12 @@ async fn sftp_steps(
         format!("the SFTP subsystem started; note: the server lacks {}", lacks.join(" and "))
     };
     chain.record(Step::pass("sftp", detail, started));
+    Some(sftp)
+}
 
+async fn remote_folder_step(sftp: &mut Sftp, remote_dir: &str, where_: &str, timeout: Duration) -> Step {
     let started = Instant::now();
-    let remote_dir = remote_folder(config);
-    let step = match timed(timeout, sftp.count_entries(remote_dir)).await {
+    match timed(timeout, sftp.count_entries(remote_dir)).await {
         Ok(entries) => {
             Step::pass("remote folder", format!("{remote_dir} is listable ({entries} entries)"), started)
         }
@@ -237,11 +277,19 @@ async fn sftp_steps(
             "ask the vendor to give the account access to that folder",
             started,
         ),
-    };
-    if !chain.record(step) {
-        return;
     }
+}
 
+/// A probe file written, renamed and deleted in the remote folder: the three things a
+/// delivery does there. Nothing is left behind, whatever step fails.
+async fn probe_steps(
+    sftp: &mut Sftp,
+    connection: &Connection,
+    config: &SftpDestination,
+    chain: &mut Chain,
+    remote_dir: &str,
+    timeout: Duration,
+) {
     let probe = remote_join(remote_dir, &format!(".sis-extract-check-{}", std::process::id()));
     let renamed = format!("{probe}.renamed");
     let started = Instant::now();
@@ -277,7 +325,7 @@ async fn sftp_steps(
         return;
     }
     let started = Instant::now();
-    let step = match rename_into_place(&mut sftp, timeout, &probe, &renamed).await {
+    let step = match rename_into_place(sftp, timeout, &probe, &renamed).await {
         Ok(()) => Step::pass("rename probe", format!("renamed it to {renamed}"), started),
         Err(failure) => Step::fail(
             "rename probe",
@@ -299,5 +347,4 @@ async fn sftp_steps(
         ),
     };
     chain.record(step);
-    let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
 }

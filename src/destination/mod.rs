@@ -2,7 +2,7 @@
 //! nowhere. The pipeline calls one [`Deliver`] and does not care which.
 
 pub(crate) mod algorithms;
-mod failure;
+pub(crate) mod failure;
 pub mod local;
 #[doc(hidden)] // public for the fuzz targets (tests/fuzz)
 pub mod server_hello;
