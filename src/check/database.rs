@@ -11,12 +11,43 @@ use crate::source::{Source, driver_name, first_line};
 /// `check`'s database steps, after DNS and TCP: driver installed, login, read-only
 /// session, and every query of the jobs prepared and described (never run).
 pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut Chain) {
+    if !chain.record(driver_step(config)) {
+        return;
+    }
+    let Some(source) = login_step(config, chain) else { return };
+    if !chain.record(read_only_step(&source)) {
+        return;
+    }
+    for job in jobs {
+        let started = Instant::now();
+        let queries = match crate::query::load_dir(&job.queries) {
+            Ok(queries) => queries,
+            Err(e) => {
+                chain.record(Step::fail(
+                    "queries",
+                    format!("job {}: {e}", job.name),
+                    "fix the query files before the next run",
+                    started,
+                ));
+                return;
+            }
+        };
+        for query in &queries {
+            if !chain.record(query_step(&source, job, query)) {
+                return;
+            }
+        }
+    }
+}
+
+/// The ODBC driver the connection string names is installed.
+fn driver_step(config: &SourceConfig) -> Step {
     let started = Instant::now();
     let installed: Vec<String> = odbc_api::environment()
         .and_then(|env| env.drivers())
         .map(|drivers| drivers.into_iter().map(|d| d.description).collect())
         .unwrap_or_default();
-    let step = match driver_name(&config.connection_string) {
+    match driver_name(&config.connection_string) {
         Some(driver) if installed.iter().any(|d| d.eq_ignore_ascii_case(&driver)) => {
             Step::pass("odbc driver", format!("{driver:?} is installed"), started)
         }
@@ -34,11 +65,11 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
             "no Driver= in the connection string; the driver manager resolves the DSN",
             started,
         ),
-    };
-    if !chain.record(step) {
-        return;
     }
+}
 
+/// The login, as the run does it (read-only, the same connection string).
+fn login_step(config: &SourceConfig, chain: &mut Chain) -> Option<Source> {
     let started = Instant::now();
     let source = match Source::connect(config) {
         Ok(source) => source,
@@ -50,14 +81,18 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
                 secret::redact(&error.to_string()),
                 started,
             ));
-            return;
+            return None;
         }
     };
     let who = config.user.as_deref().map(|u| format!(" as {u}")).unwrap_or_default();
     chain.record(Step::pass("login", format!("{}{who} accepted the login", source.dbms), started));
+    Some(source)
+}
 
+/// The session is read-only, as far as the server can say.
+fn read_only_step(source: &Source) -> Step {
     let started = Instant::now();
-    let step = match source.read_only_state() {
+    match source.read_only_state() {
         Ok(Some(state)) => Step::pass("read-only", state, started),
         Ok(None) => Step::pass(
             "read-only",
@@ -73,68 +108,45 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
             "the session could not be confirmed read-only; ask the DBA for a read-only account",
             started,
         ),
-    };
-    if !chain.record(step) {
-        return;
     }
+}
 
-    for job in jobs {
-        let started = Instant::now();
-        let queries = match crate::query::load_dir(&job.queries) {
-            Ok(queries) => queries,
-            Err(e) => {
-                chain.record(Step::fail(
-                    "queries",
-                    format!("job {}: {e}", job.name),
-                    "fix the query files before the next run",
+/// One query prepared and described (never run), its columns checked against the
+/// job's format.
+fn query_step(source: &Source, job: &crate::config::Job, query: &crate::query::SqlFile) -> Step {
+    let version = job.format.oneroster_version();
+    let started = Instant::now();
+    let file = format!("{}.sql", query.name);
+    match source.describe_query(query) {
+        Ok(columns) => {
+            let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+            let listed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
+            let detail =
+                format!("job {}: {file} → {} column(s): {}", job.name, columns.len(), listed.join(", "));
+            match version.map(|v| crate::output::oneroster::check_columns(v, &query.name, &names)) {
+                Some(Err(e)) => Step::fail(
+                    "query",
+                    detail,
+                    format!(
+                        "{e} (the format {} needs these columns)",
+                        crate::config::format_name(job.format)
+                    ),
                     started,
-                ));
-                return;
+                ),
+                _ => Step::pass("query", detail, started),
             }
-        };
-        let version = job.format.oneroster_version();
-        for query in &queries {
-            let started = Instant::now();
-            let file = format!("{}.sql", query.name);
-            let step = match source.describe_query(query) {
-                Ok(columns) => {
-                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-                    let listed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
-                    let detail = format!(
-                        "job {}: {file} → {} column(s): {}",
-                        job.name,
-                        columns.len(),
-                        listed.join(", ")
-                    );
-                    match version.map(|v| crate::output::oneroster::check_columns(v, &query.name, &names)) {
-                        Some(Err(e)) => Step::fail(
-                            "query",
-                            detail,
-                            format!(
-                                "{e} (the format {} needs these columns)",
-                                crate::config::format_name(job.format)
-                            ),
-                            started,
-                        ),
-                        _ => Step::pass("query", detail, started),
-                    }
-                }
-                Err(error) => {
-                    let detail = driver_message(&error).unwrap_or_default();
-                    Step::fail(
-                        "query",
-                        format!("job {}: {file}: {}", job.name, secret::redact(&detail)),
-                        format!(
-                            "the database cannot prepare {file}: fix the table or column it names, or ask Campus support whether it changed ({})",
-                            secret::redact(&error.to_string())
-                        ),
-                        started,
-                    )
-                }
-            };
-            if !chain.record(step) {
-                return;
-            }
+        }
+        Err(error) => {
+            let detail = driver_message(&error).unwrap_or_default();
+            Step::fail(
+                "query",
+                format!("job {}: {file}: {}", job.name, secret::redact(&detail)),
+                format!(
+                    "the database cannot prepare {file}: fix the table or column it names, or ask Campus support whether it changed ({})",
+                    secret::redact(&error.to_string())
+                ),
+                started,
+            )
         }
     }
 }
