@@ -270,59 +270,8 @@ pub(super) fn validate_job(
     resolve: &dyn Fn(&str) -> PathBuf,
     secret_env_vars: &mut Vec<String>,
 ) -> Result<Job> {
-    let name = raw.name.trim().to_string();
-    if name.is_empty()
-        || name.len() > JOB_NAME_MAX_CHARS
-        || name.chars().all(|c| c == '.')
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
-        return Err(config_error(
-            &format!("{key}.name"),
-            format!(
-                "expected up to {JOB_NAME_MAX_CHARS} letters, digits, '-', '_' or '.' (not only dots), found {:?}",
-                raw.name
-            ),
-        ));
-    }
-    let archive = raw.archive.trim().to_string();
-    let archive_key = format!("{key}.archive");
-    if let Some(c) = archive.chars().find(|c| c.is_control() || *c == '/' || *c == '\\') {
-        return Err(config_error(
-            &archive_key,
-            format!(
-                "contains {}: an archive name is a plain file name, without folders or control characters; found {:?}",
-                match c {
-                    '/' | '\\' => format!("{c:?} (a folder separator)"),
-                    '\0' => "a NUL byte".to_string(),
-                    _ => format!("the control character {c:?}"),
-                },
-                raw.archive
-            ),
-        ));
-    }
-    let without_placeholder = archive.replace("{date}", "");
-    if !archive.to_ascii_lowercase().ends_with(".zip")
-        || without_placeholder.contains(['{', '}'])
-        || without_placeholder.len() <= 4
-    {
-        return Err(config_error(
-            &archive_key,
-            format!(
-                "expected a file name ending in .zip, optionally with {{date}}, e.g. \"oneroster-{{date}}.zip\"; found {:?}",
-                raw.archive
-            ),
-        ));
-    }
-    // {date} renders as 8 digits.
-    let rendered_len = without_placeholder.len() + 8 * archive.matches("{date}").count();
-    if rendered_len > ARCHIVE_NAME_MAX_BYTES {
-        return Err(config_error(
-            &archive_key,
-            format!(
-                "is {rendered_len} bytes long once {{date}} is filled in; the limit is {ARCHIVE_NAME_MAX_BYTES} (file systems allow 255, and the upload's temporary name .NAME.partial adds 9); choose a shorter name"
-            ),
-        ));
-    }
+    let name = job_name(&raw.name, key)?;
+    let archive = archive_name(&raw.archive, key)?;
     let timezone = match raw.timezone.as_deref() {
         None => None,
         Some(tz) => Some(tz.parse::<chrono_tz::Tz>().map_err(|_| {
@@ -332,18 +281,7 @@ pub(super) fn validate_job(
             )
         })?),
     };
-    let grade_map = raw.grade_map.unwrap_or_default();
-    for (name, code) in &grade_map {
-        if !crate::output::oneroster::spec::CEDS_GRADES.contains(&code.as_str()) {
-            return Err(config_error(
-                &format!("{key}.grade_map.{name}"),
-                format!(
-                    "expected a CEDS grade code ({}), found {code:?}",
-                    crate::output::oneroster::spec::CEDS_GRADES.join(", ")
-                ),
-            ));
-        }
-    }
+    let grade_map = grade_map(raw.grade_map, key)?;
     if raw.format == Format::Csv && (!grade_map.is_empty() || raw.source_system.is_some()) {
         return Err(config_error(
             &format!("{key}.format"),
@@ -382,6 +320,90 @@ pub(super) fn validate_job(
         },
         destination,
     })
+}
+
+/// A job's name: it names the lock, the work folder and history lines.
+fn job_name(raw: &str, key: &str) -> Result<String> {
+    let name = raw.trim().to_string();
+    if name.is_empty()
+        || name.len() > JOB_NAME_MAX_CHARS
+        || name.chars().all(|c| c == '.')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(config_error(
+            &format!("{key}.name"),
+            format!(
+                "expected up to {JOB_NAME_MAX_CHARS} letters, digits, '-', '_' or '.' (not only dots), found {:?}",
+                raw
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// The archive's file name, `{date}` allowed: a plain name ending in .zip that fits a
+/// file system once dated and given the upload's temporary prefix and suffix.
+fn archive_name(raw: &str, key: &str) -> Result<String> {
+    let archive = raw.trim().to_string();
+    let archive_key = format!("{key}.archive");
+    if let Some(c) = archive.chars().find(|c| c.is_control() || *c == '/' || *c == '\\') {
+        return Err(config_error(
+            &archive_key,
+            format!(
+                "contains {}: an archive name is a plain file name, without folders or control characters; found {:?}",
+                match c {
+                    '/' | '\\' => format!("{c:?} (a folder separator)"),
+                    '\0' => "a NUL byte".to_string(),
+                    _ => format!("the control character {c:?}"),
+                },
+                raw
+            ),
+        ));
+    }
+    let without_placeholder = archive.replace("{date}", "");
+    if !archive.to_ascii_lowercase().ends_with(".zip")
+        || without_placeholder.contains(['{', '}'])
+        || without_placeholder.len() <= 4
+    {
+        return Err(config_error(
+            &archive_key,
+            format!(
+                "expected a file name ending in .zip, optionally with {{date}}, e.g. \"oneroster-{{date}}.zip\"; found {:?}",
+                raw
+            ),
+        ));
+    }
+    // {date} renders as 8 digits.
+    let rendered_len = without_placeholder.len() + 8 * archive.matches("{date}").count();
+    if rendered_len > ARCHIVE_NAME_MAX_BYTES {
+        return Err(config_error(
+            &archive_key,
+            format!(
+                "is {rendered_len} bytes long once {{date}} is filled in; the limit is {ARCHIVE_NAME_MAX_BYTES} (file systems allow 255, and the upload's temporary name .NAME.partial adds 9); choose a shorter name"
+            ),
+        ));
+    }
+    Ok(archive)
+}
+
+/// `grade_map`: every value a CEDS grade code.
+fn grade_map(
+    raw: Option<std::collections::BTreeMap<String, String>>,
+    key: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let grade_map = raw.unwrap_or_default();
+    for (name, code) in &grade_map {
+        if !crate::output::oneroster::spec::CEDS_GRADES.contains(&code.as_str()) {
+            return Err(config_error(
+                &format!("{key}.grade_map.{name}"),
+                format!(
+                    "expected a CEDS grade code ({}), found {code:?}",
+                    crate::output::oneroster::spec::CEDS_GRADES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(grade_map)
 }
 
 /// A command as `["program", "arg", …]`: not empty, no empty program name.
