@@ -72,22 +72,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     // refusal is recorded and reported like any run that did not deliver.
     let _lock = match crate::lock::acquire(&config.history_file, &job.name) {
         Ok(lock) => lock,
-        Err(error) => {
-            let outcome =
-                if error.is::<crate::lock::AlreadyRunning>() { Outcome::Refused } else { Outcome::Failed };
-            let record = RunRecord::bare(
-                run_id,
-                &job.name,
-                started.to_rfc3339_opts(SecondsFormat::Secs, true),
-                outcome,
-                Some(format!("{error:#}")),
-            );
-            if let Err(e) = history::append(&config.history_file, &record) {
-                tracing::error!(job = job.name.as_str(), "cannot record the refused run: {e:#}");
-            }
-            crate::hooks::on_failure(hook, &record);
-            return Err(error);
-        }
+        Err(error) => return Err(record_refusal(config, job, hook, run_id, started, error)),
     };
     let as_of = options.as_of.unwrap_or_else(|| job.today());
     let _span = tracing::info_span!("run", job = job.name.as_str(), run_id = run_id.as_str()).entered();
@@ -121,27 +106,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         (Ok(_), true) => Outcome::DryRun,
         (Ok(_), false) => Outcome::Success,
     };
-    let record = RunRecord {
-        run_id: progress.run_id.clone(),
-        job: job.name.clone(),
-        started: progress.started.to_rfc3339_opts(SecondsFormat::Secs, true),
-        finished: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-        outcome,
-        error: result.as_ref().err().map(|e| match &interrupted {
-            Some(stop) if !e.chain().any(|c| c.is::<crate::stop::Interrupted>()) => format!("{stop}: {e:#}"),
-            _ => format!("{e:#}"),
-        }),
-        as_of: as_of.to_string(),
-        files: progress.files.clone(),
-        zip_name: progress.archive.as_ref().map(|_| progress.archive_name.clone()),
-        zip_bytes: progress.archive.as_ref().map(|a| a.bytes),
-        zip_sha256: progress.archive.as_ref().map(|a| a.sha256.clone()),
-        destination: progress.delivery.as_ref().map(|d| d.location.clone()),
-        host_key: progress.delivery.as_ref().and_then(|d| d.host_key.clone()),
-        attempts: progress.delivery.as_ref().map_or(0, |d| d.attempts),
-        forced: progress.forced,
-        guard_reasons: progress.guard_reasons.clone(),
-    };
+    let record = history_record(job, &progress, as_of, outcome, &result, &interrupted);
     // A run whose history cannot be written is a failed run: the audit trail is a promise.
     let recorded = history::append(&config.history_file, &record);
     if let Err(e) = &recorded {
@@ -170,6 +135,63 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         kept,
         guard_note: progress.guard_note,
     })
+}
+
+/// The history line of a run that got as far as holding its lock.
+fn history_record(
+    job: &Job,
+    progress: &Progress,
+    as_of: NaiveDate,
+    outcome: Outcome,
+    result: &Result<(Option<PathBuf>, Archive)>,
+    interrupted: &Option<crate::stop::Interrupted>,
+) -> RunRecord {
+    RunRecord {
+        run_id: progress.run_id.clone(),
+        job: job.name.clone(),
+        started: progress.started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        outcome,
+        error: result.as_ref().err().map(|e| match interrupted {
+            Some(stop) if !e.chain().any(|c| c.is::<crate::stop::Interrupted>()) => format!("{stop}: {e:#}"),
+            _ => format!("{e:#}"),
+        }),
+        as_of: as_of.to_string(),
+        files: progress.files.clone(),
+        zip_name: progress.archive.as_ref().map(|_| progress.archive_name.clone()),
+        zip_bytes: progress.archive.as_ref().map(|a| a.bytes),
+        zip_sha256: progress.archive.as_ref().map(|a| a.sha256.clone()),
+        destination: progress.delivery.as_ref().map(|d| d.location.clone()),
+        host_key: progress.delivery.as_ref().and_then(|d| d.host_key.clone()),
+        attempts: progress.delivery.as_ref().map_or(0, |d| d.attempts),
+        forced: progress.forced,
+        guard_reasons: progress.guard_reasons.clone(),
+    }
+}
+
+/// A run that could not take its job's lock (another run holds it, or the lock file is
+/// unusable): recorded, and the failure hook told, like any run that did not deliver.
+fn record_refusal(
+    config: &Config,
+    job: &Job,
+    hook: &[String],
+    run_id: String,
+    started: chrono::DateTime<Utc>,
+    error: anyhow::Error,
+) -> anyhow::Error {
+    let outcome = if error.is::<crate::lock::AlreadyRunning>() { Outcome::Refused } else { Outcome::Failed };
+    let record = RunRecord::bare(
+        run_id,
+        &job.name,
+        started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        outcome,
+        Some(format!("{error:#}")),
+    );
+    if let Err(e) = history::append(&config.history_file, &record) {
+        tracing::error!(job = job.name.as_str(), "cannot record the refused run: {e:#}");
+    }
+    crate::hooks::on_failure(hook, &record);
+    error
 }
 
 /// One run, as the stages it goes through; each stage checks for a stop request first.
