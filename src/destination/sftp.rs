@@ -157,6 +157,10 @@ async fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result
 }
 
 /// The upload on an authenticated connection; returns the remote path of the zip.
+///
+/// About 90 lines on purpose: the safety of a delivery is the order of its steps (stat
+/// the folder, open the hidden name, write, fsync, close, compare sizes, rename, and on
+/// any failure remove the hidden file), and they read best as one sequence.
 async fn upload_on(
     connection: &Connection,
     config: &SftpDestination,

@@ -239,6 +239,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SftpClient<S> {
     /// few KiB, which russh queues beside the answers in the channel's message queue; a
     /// writer waiting for window while nobody read that queue filled it, and then russh
     /// waited for room, the window never came, and the upload stalled for good.
+    // About 120 lines on purpose: the writer and the reader are two futures over shared
+    // local state (the writes in flight, the free slots, the stop flag, the first error);
+    // split into functions, that state would need a struct and lifetimes for no reader's gain.
     pub async fn write_all_from(
         &mut self,
         handle: &Handle,

@@ -174,6 +174,9 @@ impl RowSink for OneRosterFile<'_> {
         Ok(())
     }
 
+    // About 90 lines: the per-row hot path (every value of every row), kept in one piece
+    // so that its branches (merge with the previous row, split to roles.csv, normalise)
+    // are read, and profiled, together.
     fn row(&mut self, row: &Row) -> Result<()> {
         self.query_rows += 1;
         let headers = self.spec.headers;
