@@ -308,7 +308,7 @@ fn sqlite_values_arrive_as_the_shell_shows_them() {
 }
 
 /// A `SQL_ASCII` database can hold any byte: one that is not UTF-8 becomes U+FFFD with a
-/// warning, as the README promises, instead of failing the night's run.
+/// warning, as docs/operations.md promises, instead of failing the night's run.
 #[test]
 fn a_sql_ascii_database_with_a_stray_byte_is_delivered_with_a_warning() {
     let db = format!("sis_ascii_{}", std::process::id());

@@ -1,7 +1,7 @@
 //! OneRoster CSV output, one concept per file: `spec` (the binding as data), `normalize` (values), `columns` (query columns onto fields), `writer` (rows into
 //! a file), `manifest`.
 //!
-//! The contract with the SQL (see README, "Writing OneRoster queries"):
+//! The contract with the SQL (see docs/oneroster.md, "Writing OneRoster queries"):
 //! - result columns are matched to the file's headers case-insensitively, in any order;
 //!   an unknown column or a missing required one is an error naming the file and column;
 //! - `<field>_prefix` columns are prepended to `<field>`'s values (ids built from integer

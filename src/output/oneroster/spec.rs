@@ -237,7 +237,7 @@ pub fn is_id(field: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // OneRoster 1.2 CSV files: headers and required fields.
 //
-// Source: the 1EdTech OneRoster v1.2 CSV binding (see README for the cross-checks). In
+// Source: the 1EdTech OneRoster v1.2 CSV binding (see docs/oneroster.md for the cross-checks). In
 // 1.2 a user's roles and organisations move from users.csv to roles.csv; sis-extract
 // derives roles.csv from the same users query as 1.1 (its `role` and `orgSourcedIds`
 // columns), so one query set serves both versions.
