@@ -328,32 +328,9 @@ fn every_write_form_is_refused_or_fails_read_only_and_the_table_checksum_is_unch
     assert_eq!(owner(&format!("SELECT last_value, is_called FROM {t}_seq")).trim(), "1|f");
 }
 
-#[test]
-fn memory_stays_flat_on_a_large_result() {
-    // 2M rows of ~100 bytes (about 200 MB of CSV) through a 16 MiB fetch budget: peak
-    // memory must stay far below the size of the data. Not timed: measured with GNU time.
-    let t = table("large");
-    owner(&format!(
-        "CREATE TABLE {t} AS SELECT g AS id, md5(g::text) AS guid, 'Given' || (g % 1000) AS given_name,
-                'user' || g || '@example.org' AS email FROM generate_series(1, 2000000) g"
-    ));
-    let ws = workspace("memory_budget = \"16MiB\"\n");
-    ws.write("q/large.sql", &format!("SELECT id, guid, given_name, email FROM {t}"));
-    let output = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "peak_rss_kib=%M"])
-        .arg(common::bin())
-        .args(["-c", "config.toml", "run", "--dry-run"])
-        .current_dir(ws.dir.path())
-        .env("SIS_TEST_DB_PASSWORD", service("SIS_TEST_PG_READER_PASSWORD"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let peak: u64 = stderr.split("peak_rss_kib=").nth(1).unwrap().trim().parse().unwrap();
-    assert!(peak < 96 * 1024, "peak RSS {peak} KiB for ~200 MB of rows");
-    assert_eq!(ws.history()[0]["files"][0]["rows"], 2_000_000);
-    owner(&format!("DROP TABLE {t}"));
-}
+// Memory on a large result (2M rows of the debug build took most of the suite's time) is
+// measured by scripts/bench on the release build, which fails when a run's peak RSS
+// exceeds 96 MiB at 1M or 10M rows.
 
 #[test]
 fn own_conn_settings_without_utf8_are_explained_under_the_c_locale() {
