@@ -568,7 +568,7 @@ fn read_attributes(reader: &mut Reader<'_>) -> Result<Attributes, SftpError> {
 mod tests {
     //! The protocol against a scripted server on an in-memory pipe: what the real sshd in
     //! tests/ cannot show (binary handles, out-of-order answers, version 5 status codes).
-    //! Uploads against OpenSSH's sftp-server are tested end to end in tests/sftp_delivery.rs.
+    //! Uploads against OpenSSH's sftp-server are tested end to end in tests/suite/sftp_delivery.rs.
     use super::*;
     use tokio::io::DuplexStream;
 

@@ -4,20 +4,18 @@
 //! killed (`kill -9`), blocked by a stale lock, or started twice. The fixed inputs are in
 //! tests/hostile/files/.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, Workspace, sqlite};
+use crate::support::{Run, Workspace, sqlite};
 
 const AS_OF: &str = "2026-01-15";
 const ZIP: &str = "j-20260115.zip";
 
 fn corpus(name: &str) -> String {
-    std::fs::read_to_string(common::repo().join("tests/hostile/files").join(name)).unwrap()
+    std::fs::read_to_string(crate::support::repo().join("tests/hostile/files").join(name)).unwrap()
 }
 
 /// A CSV job `j` reading `query` (a file of the corpus) from an empty SQLite database
@@ -36,7 +34,7 @@ fn workspace(query: &str, extra: &str) -> Workspace {
              on_failure = [\"sh\", \"-c\", \"cat >> hooks.jsonl\"]\n{extra}\n\
              [source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{}",
             db.display(),
-            common::local_job("j", "q", "out")
+            crate::support::local_job("j", "q", "out")
         ),
     );
     ws
@@ -55,7 +53,7 @@ fn hooks(ws: &Workspace) -> Vec<serde_json::Value> {
 }
 
 fn spawn(ws: &Workspace, args: &[&str]) -> Child {
-    Command::new(common::bin())
+    Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml"])
         .args(args)
@@ -172,7 +170,7 @@ fn assert_delivered_regular_zip(ws: &Workspace) {
     let zip = ws.path("out").join(ZIP);
     let meta = std::fs::symlink_metadata(&zip).unwrap();
     assert!(meta.file_type().is_file(), "{ZIP} is a regular file, not {:?}", meta.file_type());
-    assert_eq!(common::zip_names(&zip), ["t.csv"]);
+    assert_eq!(crate::support::zip_names(&zip), ["t.csv"]);
     assert_eq!(mode(&zip), 0o600);
     let left: Vec<String> = std::fs::read_dir(ws.path("out"))
         .unwrap()

@@ -3,7 +3,7 @@
 //! seeds it starts from (tests/fuzz/seeds/TARGET/). The target bodies are the fuzzer's
 //! own (tests/fuzz/targets.rs). scripts/fuzz runs the fuzzer itself.
 
-#[path = "fuzz/targets.rs"]
+#[path = "../fuzz/targets.rs"]
 mod targets;
 
 use std::path::Path;

@@ -211,3 +211,78 @@ pub fn success_a_week_ago(job: &str) -> String {
         "{{\"run_id\":\"old\",\"job\":\"{job}\",\"started\":\"{week_ago}\",\"finished\":\"{week_ago}\",\"outcome\":\"success\",\"as_of\":\"2026-01-01\",\"files\":[]}}\n"
     )
 }
+
+/// A second OpenSSH sshd, configured like the suite's but on a port of its own, with a
+/// log of its own (to count connections), stopped on drop.
+pub struct Sshd {
+    pub port: u16,
+    log: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Sshd {
+    pub fn start(extra: &str) -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::read_to_string(
+            PathBuf::from(service("SIS_TEST_SSHD_LOG")).with_file_name("sshd_config"),
+        )
+        .expect("the suite's sshd_config beside its log");
+        let port = free_port();
+        let log = dir.path().join("sshd.log");
+        let config: String = base
+            .lines()
+            .filter(|line| !line.starts_with("Port ") && !line.starts_with("PidFile "))
+            .map(|line| format!("{line}\n"))
+            .collect::<String>()
+            + &format!("Port {port}\nPidFile \"{}\"\n{extra}\n", dir.path().join("sshd.pid").display());
+        let config_path = dir.path().join("sshd_config");
+        std::fs::write(&config_path, config).unwrap();
+        let child = std::process::Command::new("/usr/sbin/sshd")
+            .args(["-D", "-f"])
+            .arg(&config_path)
+            .arg("-E")
+            .arg(&log)
+            .spawn()
+            .expect("sshd (scripts/install-deps installs openssh-server)");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "sshd did not start: {:?}",
+                std::fs::read_to_string(&log)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // That probe was a connection too: count from here.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let sshd = Sshd { port, log, child, _dir: dir };
+        sshd.forget_connections();
+        sshd
+    }
+
+    pub fn forget_connections(&self) {
+        std::fs::write(&self.log, "").unwrap();
+    }
+
+    /// The listener's pid: each connection is served by a child of it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn connections(&self) -> usize {
+        let text = std::fs::read_to_string(&self.log).unwrap();
+        text.lines().filter(|line| line.contains("Connection from")).count()
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

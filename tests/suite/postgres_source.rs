@@ -1,9 +1,7 @@
 //! The pipeline against a real PostgreSQL server through the psqlODBC (Unicode) driver,
 //! connecting as a role whose password contains `;`, `}`, `{`, `=` and a space.
 
-mod common;
-
-use common::{Workspace, parse_csv, psql, service, unzip_entry};
+use crate::support::{Workspace, parse_csv, psql, service, unzip_entry};
 
 /// A workspace whose config connects to the test PostgreSQL as the read-only role.
 fn workspace(extra_source: &str) -> Workspace {
@@ -26,7 +24,7 @@ fn workspace_with(connection_string: &str, extra_source: &str, locale: Option<&s
         &format!(
             "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{connection_string}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{extra_source}\n{}",
             service("SIS_TEST_PG_READER_USER"),
-            common::local_job("pg", "q", "out")
+            crate::support::local_job("pg", "q", "out")
         ),
     );
     ws

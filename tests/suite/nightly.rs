@@ -3,12 +3,10 @@
 //! run caught up and a clean stop on SIGTERM, the job lock, the failure hook, the
 //! history table, the rotated log file, and the service definitions that ship.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Workspace, sqlite};
+use crate::support::{Workspace, sqlite};
 
 /// A workspace with a tiny SQLite source and one job `j` into `out`; `job_extra` goes
 /// into the [[job]] table, `top_extra` at the top of the file.
@@ -107,8 +105,8 @@ fn a_bad_cron_expression_is_a_config_error() {
 fn the_service_catches_up_a_missed_run_and_stops_cleanly_on_sigterm() {
     let ws = workspace("", "schedule = \"30 18 * * *\"\ntimezone = \"America/Chicago\"\ncatch_up = true\n");
     // The job last ran a week ago: at least one 18:30 was missed since.
-    ws.write("history.jsonl", &common::success_a_week_ago("j"));
-    let mut child = Command::new(common::bin())
+    ws.write("history.jsonl", &crate::support::success_a_week_ago("j"));
+    let mut child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "schedule"])
         .stdout(Stdio::piped())
@@ -258,7 +256,7 @@ fn the_log_file_rotates_daily_and_holds_each_stage() {
 
 #[test]
 fn the_service_definitions_that_ship_are_valid() {
-    let repo = common::repo();
+    let repo = crate::support::repo();
     let ws = Workspace::new();
     // systemd: verify the units with the real binary in place of /usr/local/bin. The
     // tool is required (scripts/install-deps installs the systemd package): a machine
@@ -277,7 +275,7 @@ fn the_service_definitions_that_ship_are_valid() {
         let local = ws.write(
             &unit.replace("@.", "@demo."),
             &text
-                .replace("/usr/local/bin/sis-extract", common::bin())
+                .replace("/usr/local/bin/sis-extract", crate::support::bin())
                 .replace("User=sis-extract\n", "")
                 .replace("Group=sis-extract\n", ""),
         );
@@ -323,7 +321,7 @@ fn progress_shows_on_a_terminal_and_never_in_logs() {
     run.assert_ok();
     assert!(!run.stderr.contains('\r') && !run.stderr.contains("t.sql: "), "{:?}", run.stderr);
     // On a terminal (a pseudo-terminal from util-linux `script`): the progress line appears.
-    let command = format!("{} -c config.toml run --as-of 2026-01-16", common::bin());
+    let command = format!("{} -c config.toml run --as-of 2026-01-16", crate::support::bin());
     let output = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .current_dir(ws.dir.path())
@@ -364,7 +362,7 @@ fn two_processes_appending_to_one_history_file_do_not_corrupt_it() {
         let children: Vec<_> = ["j", "k"]
             .iter()
             .map(|job| {
-                Command::new(common::bin())
+                Command::new(crate::support::bin())
                     .current_dir(ws.dir.path())
                     .args(["-c", "config.toml", "run", "--dry-run", "--job", job])
                     .stdout(Stdio::null())

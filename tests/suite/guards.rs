@@ -1,9 +1,7 @@
 //! Safety guards with the real binary: a run is compared with the job's last successful
 //! delivery, and a suspicious set is kept locally, recorded as `guarded`, and exits 3.
 
-mod common;
-
-use common::{Workspace, sqlite};
+use crate::support::{Workspace, sqlite};
 
 /// A SQLite table `t` with `rows` rows, a query per file in `files`, and one job into `out`.
 fn workspace(guards: &str) -> Workspace {

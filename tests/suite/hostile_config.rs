@@ -4,15 +4,13 @@
 //! bounded memory on a zip bomb and never follows a symlink; `--log-format json` is JSON to
 //! the last line, and the log file records the fatal error.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Workspace, service};
+use crate::support::{Workspace, service};
 
 fn hostile(folder: &str) -> PathBuf {
-    common::repo().join("tests/hostile").join(folder)
+    crate::support::repo().join("tests/hostile").join(folder)
 }
 
 /// Every file in `tests/hostile/configs/` is one mistake; its first line says
@@ -38,7 +36,7 @@ fn every_hostile_config_is_refused_at_config_time() {
         // A copy, so the check for "readable by other users" does not depend on the checkout.
         let ws = Workspace::new();
         let copy = ws.write("config.toml", &text);
-        let output = Command::new(common::bin())
+        let output = Command::new(crate::support::bin())
             .current_dir(ws.dir.path())
             .arg("-c")
             .arg(&copy)
@@ -71,7 +69,10 @@ const LOCAL_SOURCE: &str = "[source]\nconnection_string = \"Driver=SQLite3;Datab
 fn a_config_file_larger_than_1_mib_is_refused_before_it_is_read_whole() {
     let ws = Workspace::new();
     let padding = "# padding\n".repeat(120_000);
-    ws.write("config.toml", &format!("{LOCAL_SOURCE}{}{padding}", common::local_job("a", "q", "out")));
+    ws.write(
+        "config.toml",
+        &format!("{LOCAL_SOURCE}{}{padding}", crate::support::local_job("a", "q", "out")),
+    );
     let run = ws.run(&["config"]);
     run.assert_code(2).assert_stderr_contains("is larger than 1 MiB, the limit for a config file");
 }
@@ -86,10 +87,10 @@ fn a_fifo_as_secret_file_is_refused_not_waited_on() {
         "config.toml",
         &format!(
             "[source]\nconnection_string = \"Driver=SQLite3;Database=x.db\"\npassword = {{ file = \"pw.fifo\" }}\n{}",
-            common::local_job("a", "q", "out")
+            crate::support::local_job("a", "q", "out")
         ),
     );
-    let mut child = Command::new(common::bin())
+    let mut child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .arg("-c")
         .arg(ws.path("config.toml"))
@@ -155,8 +156,8 @@ fn the_failure_hook_receives_no_secret() {
 }
 
 /// Runs `sis-extract ARGS…` in `dir` with a time limit (a FIFO must not hang it).
-fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Run {
-    let mut command = Command::new(common::bin());
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> crate::support::Run {
+    let mut command = Command::new(crate::support::bin());
     command.current_dir(dir).args(args).env_remove("SIS_EXTRACT_CONFIG").env_remove("SIS_EXTRACT_LOG");
     for (k, v) in env {
         command.env(k, v);
@@ -172,7 +173,7 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Run {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let output = child.wait_with_output().unwrap();
-    common::Run {
+    crate::support::Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -213,8 +214,8 @@ fn every_hostile_zip_is_refused() {
 }
 
 /// The peak resident memory of a command, from GNU time's "Maximum resident set size".
-fn peak_rss_kib(dir: &Path, args: &[&str]) -> (u64, common::Run) {
-    let mut full = vec!["-v", common::bin()];
+fn peak_rss_kib(dir: &Path, args: &[&str]) -> (u64, crate::support::Run) {
+    let mut full = vec!["-v", crate::support::bin()];
     full.extend_from_slice(args);
     let output =
         Command::new("/usr/bin/time").current_dir(dir).args(&full).output().expect("GNU time installed");
@@ -224,7 +225,7 @@ fn peak_rss_kib(dir: &Path, args: &[&str]) -> (u64, common::Run) {
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
-    let run = common::Run {
+    let run = crate::support::Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr,
@@ -336,7 +337,7 @@ fn validate_refuses_a_symlink_path_and_names_its_target() {
 /// log file under `logs/`, and one local job.
 fn log_workspace(query: &str) -> Workspace {
     let ws = Workspace::new();
-    common::sqlite(&ws.path("db.sqlite"), "CREATE TABLE t (id integer); INSERT INTO t VALUES (1);");
+    crate::support::sqlite(&ws.path("db.sqlite"), "CREATE TABLE t (id integer); INSERT INTO t VALUES (1);");
     std::fs::create_dir_all(ws.path("out")).unwrap();
     ws.write("q/t.sql", query);
     ws.write(
@@ -344,7 +345,7 @@ fn log_workspace(query: &str) -> Workspace {
         &format!(
             "history_file = \"history.jsonl\"\nlog_file = \"logs/sis-extract.log\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n{}",
             ws.path("db.sqlite").display(),
-            common::local_job("j", "q", "out")
+            crate::support::local_job("j", "q", "out")
         ),
     );
     ws
@@ -449,8 +450,8 @@ fn schedule_failed_runs_are_json_and_logged() {
         "config.toml",
         &config.replace("format = \"csv\"", "format = \"csv\"\nschedule = \"30 18 * * *\"\ncatch_up = true"),
     );
-    ws.write("history.jsonl", &common::success_a_week_ago("j"));
-    let mut child = Command::new(common::bin())
+    ws.write("history.jsonl", &crate::support::success_a_week_ago("j"));
+    let mut child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "--log-format", "json", "schedule"])
         .env_remove("SIS_EXTRACT_LOG")

@@ -5,14 +5,12 @@
 //! re-run succeeds. And without a fault, last night's file is replaced in one atomic
 //! rename, never removed first.
 
-mod common;
-
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Workspace, psql, service, sqlite};
+use crate::support::{Sshd, Workspace, psql, service, sqlite};
 
 const OLD: &[u8] = b"last night's zip";
 
@@ -43,6 +41,12 @@ fn chown_to_sftp_user(path: &Path) {
 
 /// A job reading `rows` rows of incompressible text from SQLite into the SFTP folder.
 fn sftp_workspace(remote_dir: &str, rows: u32) -> Workspace {
+    let port: u16 = service("SIS_TEST_SSH_PORT").parse().unwrap();
+    sftp_workspace_on(remote_dir, rows, port)
+}
+
+/// [`sftp_workspace`] delivering to an sshd on `port`.
+fn sftp_workspace_on(remote_dir: &str, rows: u32, port: u16) -> Workspace {
     let mut ws = Workspace::new();
     let db = ws.path("db.sqlite");
     sqlite(
@@ -62,7 +66,7 @@ fn sftp_workspace(remote_dir: &str, rows: u32) -> Workspace {
              [job.destination]\nkind = \"sftp\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\npassword = {{ env = \"PW\" }}\n\
              host_key = \"{}\"\nremote_dir = \"{remote_dir}\"\ntimeout = \"5s\"\nattempts = 1\n",
             db.display(),
-            service("SIS_TEST_SSH_PORT"),
+            port,
             service("SIS_TEST_SSH_USER"),
             service("SIS_TEST_SSH_HOSTKEY_ED25519"),
         ),
@@ -158,15 +162,41 @@ impl Drop for Throttle {
     }
 }
 
+/// Every process below `pid` (children, their children…), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // The parent pid is the second field after the command's closing parenthesis.
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
 #[test]
 fn an_ssh_session_killed_mid_upload_leaves_only_a_hidden_temporary_file_that_the_next_run_replaces() {
     let _serial = serial();
     let (remote, relative) = remote_folder("killed");
     std::fs::write(remote.join("roster.zip"), OLD).unwrap();
     chown_to_sftp_user(&remote);
-    let ws = sftp_workspace(&relative, 4000);
-    let throttle = Throttle::new(&service("SIS_TEST_SSH_PORT"));
-    let child = Command::new(common::bin())
+    // An sshd of this test's own: its throttle and the killed session touch no other
+    // test's connections (every test of the suite runs in one binary, in parallel).
+    let sshd = Sshd::start("");
+    let ws = sftp_workspace_on(&relative, 4000, sshd.port);
+    let throttle = Throttle::new(&sshd.port.to_string());
+    let child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run"])
         .env("PW", service("SIS_TEST_SSH_PASSWORD"))
@@ -181,8 +211,11 @@ fn an_ssh_session_killed_mid_upload_leaves_only_a_hidden_temporary_file_that_the
         assert!(started.elapsed() < Duration::from_secs(30), "the upload never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let user = service("SIS_TEST_SSH_USER");
-    let _ = Command::new("pkill").args(["-KILL", "-f", &format!("sshd: {user}")]).status();
+    // Each connection is served by a child of the listener and that child's own child
+    // (OpenSSH's privilege separation): kill both, not the listener.
+    for pid in descendants(sshd.pid()) {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
     let output = child.wait_with_output().unwrap();
     drop(throttle);
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
@@ -209,7 +242,7 @@ fn pg_workspace(query: &str) -> Workspace {
             "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"DB_PW\" }}\n\n{}",
             service("SIS_TEST_PG_CONN"),
             service("SIS_TEST_PG_READER_USER"),
-            common::local_job("p", "q", "out")
+            crate::support::local_job("p", "q", "out")
         ),
     );
     ws.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
@@ -220,7 +253,7 @@ fn pg_workspace(query: &str) -> Workspace {
 fn a_database_connection_killed_mid_query_fails_cleanly() {
     let marker = format!("fault_{}", std::process::id());
     let ws = pg_workspace(&format!("SELECT pg_sleep(20) IS NULL AS {marker}"));
-    let child = Command::new(common::bin())
+    let child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run"])
         .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
@@ -260,7 +293,7 @@ fn ctrl_c_mid_run_removes_the_files_already_written_and_leaves_nothing_under_a_f
     ws.write("q/a.sql", "SELECT 1 AS one, 'first file' AS what");
     let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
     ws.write("config.toml", &format!("work_dir = \"work\"\n{config}"));
-    let child = Command::new(common::bin())
+    let child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run", "--keep", "kept"])
         .env("DB_PW", service("SIS_TEST_PG_READER_PASSWORD"))
@@ -330,7 +363,7 @@ fn a_history_file_that_cannot_be_written_fails_the_run() {
         &format!(
             "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{}",
             db.display(),
-            common::local_job("h", "q", "out")
+            crate::support::local_job("h", "q", "out")
         ),
     );
     ws.run(&["run", "--as-of", "2026-01-14"]).assert_ok();

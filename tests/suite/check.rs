@@ -2,13 +2,11 @@
 //! dropped SYN inside a network namespace made here, a listener that is not SSH, a wrong
 //! pin, a read-only folder…) and its message asserted; and the all-green path.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::Command;
 
-use common::{Run, Workspace, service};
+use crate::support::{Run, Workspace, service};
 
 /// Settings of one check config; each test changes what it breaks.
 struct Setup {

@@ -2,9 +2,7 @@
 //! local folder: awkward values, the as-of parameter, write refusal, truncation, dry run,
 //! --keep, BOM and line endings.
 
-mod common;
-
-use common::{Workspace, parse_csv, sqlite, unzip_entry, zip_names};
+use crate::support::{Workspace, parse_csv, sqlite, unzip_entry, zip_names};
 
 /// A workspace with a SQLite database `db.sqlite` holding `setup`, a query folder `q`
 /// and a config whose only job writes into `out`.

@@ -10,14 +10,12 @@
 //!
 //! Needs /usr/bin/python3 with paramiko (Debian's python3-paramiko), not the test services.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, Workspace, sqlite};
+use crate::support::{Run, Workspace, sqlite};
 
 /// The longest any hostile mode may hold a run with `timeout = "3s"` and one attempt: the
 /// handshake, the request that hangs, the cleanup on a fresh session, the goodbye.
@@ -38,7 +36,7 @@ impl Hostile {
     /// session (`init`, `stat`, `open`, `write`, `fsync`, `close`, `posix-rename`...).
     fn start(mode: &str, at: &str) -> Hostile {
         let dir = tempfile::tempdir().unwrap();
-        let script = common::repo().join("tests/hostile/sftp_servers/hostile_sftp.py");
+        let script = crate::support::repo().join("tests/hostile/sftp_servers/hostile_sftp.py");
         let mut child = Command::new("/usr/bin/python3")
             .arg(script)
             .args(["--mode", mode, "--at", at, "--password", PASSWORD, "--lifetime", "240", "--dir"])
@@ -133,7 +131,7 @@ impl Drop for Hostile {
 /// Runs `sis-extract ARGS…` in the workspace, killing it (and failing) past `BOUND`.
 fn run_bounded(ws: &Workspace, args: &[&str]) -> (Run, Duration) {
     let (out, err) = (ws.path("stdout.txt"), ws.path("stderr.txt"));
-    let mut command = Command::new(common::bin());
+    let mut command = Command::new(crate::support::bin());
     command
         .current_dir(ws.dir.path())
         .arg("-c")

@@ -4,86 +4,11 @@
 //! legacy classes only when the config names them, one connection per run when the pin
 //! names its key type, and the delivered file's permissions.
 
-mod common;
-
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::{Workspace, service, sqlite};
-
-/// A second OpenSSH sshd, configured like the suite's but on a port of its own, with a
-/// log of its own (to count connections), stopped on drop.
-struct Sshd {
-    port: u16,
-    log: PathBuf,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Sshd {
-    fn start(extra: &str) -> Sshd {
-        let dir = tempfile::tempdir().unwrap();
-        let base = std::fs::read_to_string(
-            PathBuf::from(service("SIS_TEST_SSHD_LOG")).with_file_name("sshd_config"),
-        )
-        .expect("the suite's sshd_config beside its log");
-        let port = free_port();
-        let log = dir.path().join("sshd.log");
-        let config: String = base
-            .lines()
-            .filter(|line| !line.starts_with("Port ") && !line.starts_with("PidFile "))
-            .map(|line| format!("{line}\n"))
-            .collect::<String>()
-            + &format!("Port {port}\nPidFile \"{}\"\n{extra}\n", dir.path().join("sshd.pid").display());
-        let config_path = dir.path().join("sshd_config");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-f"])
-            .arg(&config_path)
-            .arg("-E")
-            .arg(&log)
-            .spawn()
-            .expect("sshd (scripts/install-deps installs openssh-server)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "sshd did not start: {:?}",
-                std::fs::read_to_string(&log)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // That probe was a connection too: count from here.
-        std::thread::sleep(Duration::from_millis(200));
-        let sshd = Sshd { port, log, child, _dir: dir };
-        sshd.forget_connections();
-        sshd
-    }
-
-    fn forget_connections(&self) {
-        std::fs::write(&self.log, "").unwrap();
-    }
-
-    fn connections(&self) -> usize {
-        let mut text = String::new();
-        std::fs::File::open(&self.log).unwrap().read_to_string(&mut text).unwrap();
-        text.lines().filter(|line| line.contains("Connection from")).count()
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::support::{Sshd, Workspace, service, sqlite};
 
 /// An empty folder in the SFTP user's home; (absolute, relative).
 fn remote_folder(test: &str) -> (PathBuf, String) {

@@ -8,14 +8,12 @@
 //! line is `-- expect: TEXT`, a part of the refusal message. The database account used
 //! here may write to the victim table: only sis-extract's own walls stand in the way.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry};
+use crate::support::{Workspace, parse_csv, psql, service, sqlite, unzip_entry};
 
 fn corpus(folder: &str) -> Vec<(PathBuf, String, String)> {
-    let dir = common::repo().join("tests/hostile/queries").join(folder);
+    let dir = crate::support::repo().join("tests/hostile/queries").join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert!(!files.is_empty(), "{} is empty", dir.display());
@@ -62,7 +60,7 @@ fn pg_workspace() -> Workspace {
             "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{}",
             service("SIS_TEST_PG_CONN"),
             service("SIS_TEST_PG_READER_USER"),
-            common::local_job("h", "q", "out")
+            crate::support::local_job("h", "q", "out")
         ),
     );
     ws
@@ -82,7 +80,7 @@ fn sqlite_workspace(setup: &str) -> Workspace {
         &format!(
             "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n{}",
             db.display(),
-            common::local_job("h", "q", "out")
+            crate::support::local_job("h", "q", "out")
         ),
     );
     ws
@@ -90,7 +88,7 @@ fn sqlite_workspace(setup: &str) -> Workspace {
 
 /// Runs `ws`'s job with the corpus file's text as its one query: it must be refused
 /// (exit 1) with the file's expected message.
-fn assert_refused(ws: &Workspace, (path, text, expect): &(PathBuf, String, String)) -> common::Run {
+fn assert_refused(ws: &Workspace, (path, text, expect): &(PathBuf, String, String)) -> crate::support::Run {
     ws.write("q/attempt.sql", text);
     let run = ws.run(&["run"]);
     assert_eq!(run.code, 1, "{}: must be refused\n{}", path.display(), run.stderr);

@@ -1,12 +1,10 @@
 //! `sis-extract validate`: a small valid OneRoster 1.1 set passes, and each rule catches
 //! a set broken in exactly one way, with a message naming file, row and column.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::Workspace;
+use crate::support::Workspace;
 
 const DISTRICT: &str = "district-1";
 const SCHOOL: &str = "0b0e2f3a-1111-4c2b-9d6e-000000000001";

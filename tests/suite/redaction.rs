@@ -5,9 +5,7 @@
 //! stderr (with -v, the driver's own message too), the history, the log file or the
 //! failure hook's report.
 
-mod common;
-
-use common::{Run, Workspace, service, sqlite};
+use crate::support::{Run, Workspace, service, sqlite};
 
 /// Every place a run writes text to: its stdout and stderr, then the history, the log
 /// files and the report the failure hook received.
@@ -44,7 +42,7 @@ fn a_database_password_equal_to_the_user_name_is_redacted_where_the_server_echoe
         &format!(
             "{TOP}[source]\nconnection_string = \"{}\"\nuser = \"{user}\"\npassword = {{ env = \"DB_PW\" }}\n\n{}",
             service("SIS_TEST_PG_CONN"),
-            common::local_job("j", "q", "out")
+            crate::support::local_job("j", "q", "out")
         ),
     );
     // A wrong password, and the worst one: the user name itself. PostgreSQL answers

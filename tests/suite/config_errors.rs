@@ -1,9 +1,7 @@
 //! Every kind of configuration mistake gets a message naming the key and what is expected,
 //! and exit code 2; every example config that ships is parsed.
 
-mod common;
-
-use common::Workspace;
+use crate::support::Workspace;
 
 const SOURCE: &str = "[source]\nconnection_string = \"Driver=SQLite3;Database=x.db\"\n";
 
@@ -177,9 +175,9 @@ fn config_prints_secrets_as_stars() {
 /// Every config file that ships parses, with its secrets provided.
 #[test]
 fn every_shipped_example_config_parses() {
-    let mut configs = vec![common::repo().join("config.example.toml")];
+    let mut configs = vec![crate::support::repo().join("config.example.toml")];
     for dir in ["examples", "scripts"] {
-        if let Ok(entries) = std::fs::read_dir(common::repo().join(dir)) {
+        if let Ok(entries) = std::fs::read_dir(crate::support::repo().join(dir)) {
             configs.extend(
                 entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")),
             );
@@ -187,7 +185,7 @@ fn every_shipped_example_config_parses() {
     }
     assert!(configs.len() >= 2, "expected the example and the demo config, found {configs:?}");
     for config in configs {
-        let output = std::process::Command::new(common::bin())
+        let output = std::process::Command::new(crate::support::bin())
             .arg("-c")
             .arg(&config)
             .arg("config")

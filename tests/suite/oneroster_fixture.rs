@@ -3,21 +3,19 @@
 //! refuses to deliver otherwise), has what the fixture says it must, carries every name
 //! byte for byte, and is identical on both databases. Also: the column-mapping errors.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
+use crate::support::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
 
 fn shipped_queries() -> String {
-    common::repo().join("queries/infinite-campus/oneroster-1.1").display().to_string()
+    crate::support::repo().join("queries/infinite-campus/oneroster-1.1").display().to_string()
 }
 
 fn sqlite_fixture() -> PathBuf {
     let db = tempfile::tempdir().unwrap().keep().join("campus.db");
     sqlite(&db, campus_fixture::SCHEMA);
-    sqlite(&db, &common::generated_fixture().0);
+    sqlite(&db, &crate::support::generated_fixture().0);
     db
 }
 
@@ -70,7 +68,10 @@ fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
 
     let users = records(&zip, "users.csv");
     let students = users.iter().filter(|u| u["role"] == "student").count();
-    assert_eq!(students, common::generated_fixture().1["oneroster_students"].as_u64().unwrap() as usize);
+    assert_eq!(
+        students,
+        crate::support::generated_fixture().1["oneroster_students"].as_u64().unwrap() as usize
+    );
 
     // The traps the fixture documents.
     let names: Vec<String> =
@@ -124,7 +125,7 @@ fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
 
 #[test]
 fn row_counts_match_what_the_generator_put_in() {
-    let expected = &common::generated_fixture().1;
+    let expected = &crate::support::generated_fixture().1;
     let count =
         |key: &str| expected[key].as_u64().unwrap_or_else(|| panic!("expected.json has no {key}")) as usize;
     let db = sqlite_fixture();
@@ -192,7 +193,7 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
     );
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
     psql(&owner_url, campus_fixture::SCHEMA);
-    psql(&owner_url, &common::generated_fixture().0);
+    psql(&owner_url, &crate::support::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
     let pg_source = format!(
         "[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"DB_PW\" }}\n",

@@ -3,13 +3,11 @@
 //! replacement of an existing file, no temporary file left behind, clear failures, and no
 //! secret in any output or history line.
 
-mod common;
-
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Workspace, service, sqlite};
+use crate::support::{Workspace, service, sqlite};
 
 /// An empty remote folder for one test, owned by the SFTP user; returns (absolute path,
 /// path relative to the user's login folder).

@@ -2,11 +2,9 @@
 //! produce; and a bounded, seeded mutation "fuzz" of config files and query files that
 //! asserts the binary never panics.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Workspace, sqlite};
+use crate::support::{Workspace, sqlite};
 
 const GOOD_SOURCE: &str = "[source]\nconnection_string = \"Driver=SQLite3;Database=DB\"\n";
 
@@ -321,7 +319,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 /// and a message, never a panic.
 #[test]
 fn mutated_configs_and_queries_never_panic() {
-    let seed_config = std::fs::read(common::repo().join("config.example.toml")).unwrap();
+    let seed_config = std::fs::read(crate::support::repo().join("config.example.toml")).unwrap();
     let ws = Workspace::new();
     let db = ws.path("db.sqlite");
     sqlite(&db, "CREATE TABLE t (id integer, name text); INSERT INTO t VALUES (1, 'a');");
@@ -330,7 +328,7 @@ fn mutated_configs_and_queries_never_panic() {
     for i in 0..300 {
         let config = mutate(&mut rng, &seed_config);
         std::fs::write(ws.path("config.toml"), &config).unwrap();
-        let output = Command::new(common::bin())
+        let output = Command::new(crate::support::bin())
             .current_dir(ws.dir.path())
             .args(["-c", "config.toml", "config"])
             .env("SIS_DB_PASSWORD", "x")
@@ -356,7 +354,7 @@ fn mutated_configs_and_queries_never_panic() {
         let query = mutate(&mut rng, seed_query);
         std::fs::create_dir_all(ws.path("q")).unwrap();
         std::fs::write(ws.path("q/t.sql"), &query).unwrap();
-        let output = Command::new(common::bin())
+        let output = Command::new(crate::support::bin())
             .current_dir(ws.dir.path())
             .args(["-c", "config.toml", "run", "--dry-run"])
             .output()

@@ -3,11 +3,9 @@
 //! give byte-identical CSV files on PostgreSQL, so the fixture and the queries really are
 //! portable.
 
-mod common;
-
 use std::path::Path;
 
-use common::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
+use crate::support::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
 
 const FILES: [&str; 4] = ["rosters.csv", "sections.csv", "staff.csv", "students.csv"];
 
@@ -19,7 +17,11 @@ fn workspace(source: &str) -> Workspace {
         "config.toml",
         &format!(
             "history_file = \"history.jsonl\"\n{source}\n{}",
-            common::local_job("demo", &common::repo().join("queries/demo").display().to_string(), "out")
+            crate::support::local_job(
+                "demo",
+                &crate::support::repo().join("queries/demo").display().to_string(),
+                "out"
+            )
         ),
     );
     ws
@@ -29,7 +31,7 @@ fn sqlite_workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap().keep();
     let db = dir.join("campus.db");
     sqlite(&db, campus_fixture::SCHEMA);
-    sqlite(&db, &common::generated_fixture().0);
+    sqlite(&db, &crate::support::generated_fixture().0);
     workspace(&format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display()))
 }
 
@@ -48,7 +50,7 @@ fn the_demo_runs_on_the_sqlite_fixture_and_applies_its_filters() {
     // Exactly the students the generator says a correct extract holds on 2026-01-15: each
     // exclusion filter of students.sql removes at least one planted student, so dropping
     // any of them changes the count (289 instead of 280 without the five flag filters).
-    let expected = &common::generated_fixture().1;
+    let expected = &crate::support::generated_fixture().1;
     assert_eq!(expected["as_of"], "2026-01-15");
     assert_eq!(
         (students.len() - 1) as u64,
@@ -101,7 +103,7 @@ fn sqlite_and_postgresql_give_identical_files() {
     psql(&superuser, &format!("CREATE DATABASE {database} OWNER sis_owner"));
     let owner_url = service("SIS_TEST_PG_OWNER_URL").replace("/sis_test", &format!("/{database}"));
     psql(&owner_url, campus_fixture::SCHEMA);
-    psql(&owner_url, &common::generated_fixture().0);
+    psql(&owner_url, &crate::support::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
 
     let mut ws = workspace(&format!(

@@ -21,8 +21,6 @@
 //! Deliberately not asserted (they may change): the remote file's mode, and the warnings
 //! about rename fallbacks on a server without posix-rename.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -31,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, Workspace, service, sqlite};
+use crate::support::{Run, Workspace, service, sqlite};
 
 /// The archive name: fixed (no `{date}`), so the second night replaces the first.
 const ARCHIVE: &str = "roster.zip";
@@ -69,7 +67,7 @@ fn require_paramiko() {
 }
 
 fn interop_dir() -> PathBuf {
-    common::repo().join("tests/interop")
+    crate::support::repo().join("tests/interop")
 }
 
 /// Runs a setup command and returns its stdout; panics with its stderr if it fails.
@@ -595,7 +593,7 @@ fn write_config(ws: &Workspace, target: &Target, auth: &Auth) {
 /// Runs `sis-extract -c config.toml ARGS…` in the workspace like `Workspace::run`, but
 /// kills it after DEADLINE: a stalled upload fails the test with what it printed so far.
 fn run_bounded(ws: &Workspace, target: &Target, args: &[&str]) -> Run {
-    let mut command = Command::new(common::bin());
+    let mut command = Command::new(crate::support::bin());
     command.current_dir(ws.dir.path()).arg("-c").arg(ws.path("config.toml")).args(args);
     command.env_remove("SIS_EXTRACT_CONFIG").env_remove("SIS_EXTRACT_LOG");
     command.envs(ws.env.iter().map(|(k, v)| (k, v)));
