@@ -216,7 +216,7 @@ fn execute(
 
     let produced = extract_set(config, job, &queries, &set_dir, &entries, progress)?;
     let work = validate_set(job, options, work, &set_dir, &produced)?;
-    let work = apply_guards(job, options, work, &history_records, &produced, progress)?;
+    let work = apply_guards(config, job, options, work, &history_records, &produced, progress)?;
     let archive = zip_set(&work, &produced, zip_time, entries, progress)?;
     // `_work` holds the work folder (and the zip in it) until the delivery is done.
     let (kept, archive, _work) =
@@ -295,6 +295,7 @@ fn validate_set(
 /// Safety guards: compare with this job's last successful delivery before anything is
 /// zipped. A tripped guard keeps the set and stops, unless `--force`.
 fn apply_guards(
+    config: &Config,
     job: &Job,
     options: &RunOptions,
     work: WorkDir,
@@ -307,6 +308,19 @@ fn apply_guards(
         Verdict::FirstRun => {
             progress.guard_note =
                 "first run of this job: there was no earlier delivery to compare with".into();
+            // A config moved to another folder with a relative history_file starts a new,
+            // empty history: the guards then lose their baseline without a word.
+            if !config.history_file.exists() {
+                let absolute =
+                    std::path::absolute(&config.history_file).unwrap_or_else(|_| config.history_file.clone());
+                tracing::warn!(
+                    "there is no history file at {}: if this job has delivered before, its history is elsewhere \
+                     (a relative history_file follows the config file's folder) and the safety guards have no \
+                     earlier delivery to compare with tonight; set history_file to an absolute path",
+                    absolute.display()
+                );
+                progress.guard_note.push_str(&format!(" (no history file at {})", absolute.display()));
+            }
         }
         Verdict::Passed { run_id } => {
             progress.guard_note =

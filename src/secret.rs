@@ -48,8 +48,9 @@ impl serde::Serialize for Secret {
     }
 }
 
-fn registry() -> &'static Mutex<Vec<String>> {
-    static REGISTRY: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+/// Every secret loaded, with whether the safety net replaces it ([`redact`]).
+fn registry() -> &'static Mutex<Vec<(String, bool)>> {
+    static REGISTRY: OnceLock<Mutex<Vec<(String, bool)>>> = OnceLock::new();
     REGISTRY.get_or_init(|| Mutex::new(Vec::new()))
 }
 
@@ -68,10 +69,10 @@ fn register(value: &str) {
         return;
     }
     let mut secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if !secrets.iter().any(|s| s == value) {
-        secrets.push(value.to_owned());
+    if !secrets.iter().any(|(s, _)| s == value) {
+        secrets.push((value.to_owned(), weakness(value).is_none()));
         // Longest first, so a secret that contains another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
     }
 }
 
@@ -100,18 +101,54 @@ pub fn scrub_child_env(command: &mut std::process::Command) {
     let secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
     for (name, value) in std::env::vars_os() {
         let value = value.to_string_lossy();
-        if secrets.iter().any(|s| value.contains(s.as_str())) {
+        if secrets.iter().any(|(s, _)| value.contains(s.as_str())) {
             command.env_remove(name);
         }
     }
 }
 
-/// Replaces every registered secret in `text` with `***`.
+/// Secrets shorter than this, or common ones, are "weak": see [`weakness`].
+pub const NET_MIN_CHARS: usize = 8;
+
+/// Why a secret is too weak for the safety net, if it is. A strong secret is replaced in
+/// everything sis-extract prints or logs ([`redact`]). A weak one only in text that comes
+/// from outside ([`redact_external`]): replacing `wrong` or `password` in sis-extract's own
+/// words ("a wrong credential", "check source.password") would print "a *** credential"
+/// and so give the password away. The config warns about a weak secret.
+pub fn weakness(value: &str) -> Option<&'static str> {
+    const COMMON: [&str; 12] = [
+        "password", "passw0rd", "welcome", "changeme", "secret", "letmein", "admin", "root", "test", "sftp",
+        "qwerty", "123456",
+    ];
+    let lower = value.to_ascii_lowercase();
+    if value.chars().count() < NET_MIN_CHARS {
+        Some("shorter than 8 characters")
+    } else if COMMON.iter().any(|c| lower.starts_with(c) && lower.len() <= c.len() + 4) {
+        Some("a common password")
+    } else if lower.chars().all(|c| c.is_ascii_alphabetic()) {
+        Some("a single word")
+    } else {
+        None
+    }
+}
+
+/// The safety net over everything printed, logged, recorded or handed to a hook: every
+/// registered strong secret becomes `***`.
 pub fn redact(text: &str) -> String {
+    replace_secrets(text, false)
+}
+
+/// For text from outside sis-extract (a driver's or server's message, a file's content)
+/// before it is put into a message: every registered secret becomes `***`, weak or not.
+pub fn redact_external(text: &str) -> String {
+    replace_secrets(text, true)
+}
+
+fn replace_secrets(text: &str, weak_too: bool) -> String {
     let secrets = registry().lock().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_owned();
-    for secret in secrets.iter() {
-        if out.contains(secret.as_str()) {
+    for (secret, net) in secrets.iter() {
+        if (*net || weak_too) && out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), "***");
         }
     }

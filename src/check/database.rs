@@ -77,8 +77,8 @@ fn login_step(config: &SourceConfig, chain: &mut Chain) -> Option<Source> {
             let detail = driver_message(&error).unwrap_or_else(|| error.to_string());
             chain.record(Step::fail(
                 "login",
-                secret::redact(&detail),
-                secret::redact(&error.to_string()),
+                secret::redact_external(&detail),
+                secret::redact_external(&error.to_string()),
                 started,
             ));
             return None;
@@ -104,7 +104,7 @@ fn read_only_step(source: &Source) -> Step {
         ),
         Err(e) => Step::fail(
             "read-only",
-            secret::redact(&e.to_string()),
+            secret::redact_external(&e.to_string()),
             "the session could not be confirmed read-only; ask the DBA for a read-only account",
             started,
         ),
@@ -140,10 +140,10 @@ fn query_step(source: &Source, job: &crate::config::Job, query: &crate::query::S
             let detail = driver_message(&error).unwrap_or_default();
             Step::fail(
                 "query",
-                format!("job {}: {file}: {}", job.name, secret::redact(&detail)),
+                format!("job {}: {file}: {}", job.name, secret::redact_external(&detail)),
                 format!(
                     "the database cannot prepare {file}: fix the table or column it names, or ask Campus support whether it changed ({})",
-                    secret::redact(&error.to_string())
+                    secret::redact_external(&error.to_string())
                 ),
                 started,
             )

@@ -85,7 +85,7 @@ pub struct Config {
 pub struct SourceConfig {
     pub connection_string: String,
     pub user: Option<String>,
-    pub password: Option<Secret>,
+    pub password: Option<SecretSetting>,
     #[serde(serialize_with = "serialize_duration")]
     pub login_timeout: Duration,
     /// Zero means no limit.
@@ -160,6 +160,8 @@ pub struct Job {
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+// One per job, built once: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Destination {
     Local { path: PathBuf },
     Sftp(SftpDestination),
@@ -229,8 +231,8 @@ pub const DEFAULT_FILE_MODE: u32 = 0o640;
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum SftpAuth {
-    Password { password: Secret },
-    Key { key_file: PathBuf, key_passphrase: Option<Secret> },
+    Password { password: SecretSetting },
+    Key { key_file: PathBuf, key_passphrase: Option<SecretSetting> },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,6 +246,44 @@ pub enum HostKeyPin {
     /// No pin: only `check` loads such a config, to print the key to pin.
     #[serde(skip)]
     Unpinned,
+}
+
+/// A secret the config names (`{ env = "NAME" }` or `{ file = "path" }`), read when the
+/// config is loaded. If it could not be read, the error waits for the command that needs
+/// it (connecting): `config` and `history` need no secret.
+pub struct SecretSetting {
+    /// The config key, e.g. `source.password`.
+    pub key: String,
+    /// Where it comes from, e.g. "environment variable SIS_DB_PASSWORD", for messages.
+    pub source: String,
+    value: std::result::Result<Secret, String>,
+}
+
+impl SecretSetting {
+    /// A secret already in hand (for tests of the code that uses one).
+    pub fn loaded(key: &str, source: &str, secret: Secret) -> SecretSetting {
+        SecretSetting { key: key.to_string(), source: source.to_string(), value: Ok(secret) }
+    }
+
+    /// The secret, or why it is not there (naming the key and its source).
+    pub fn get(&self) -> Result<&Secret> {
+        self.value.as_ref().map_err(|why| anyhow::anyhow!("{}: {why}", self.key))
+    }
+}
+
+impl std::fmt::Debug for SecretSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "*** ({})", self.source)
+    }
+}
+
+impl Serialize for SecretSetting {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.value {
+            Ok(_) => serializer.serialize_str(&format!("*** (from {})", self.source)),
+            Err(_) => serializer.serialize_str(&format!("NOT AVAILABLE to this account ({})", self.source)),
+        }
+    }
 }
 
 impl HostKeyPin {
@@ -347,10 +387,13 @@ pub const CONFIG_FILE_MAX_BYTES: u64 = 1024 * 1024;
 
 fn read_config_file(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
+    // The absolute path, so that "which folder was it looking in?" needs no guessing (a
+    // scheduled task starts in another folder than an admin's shell).
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let cannot = |e: &dyn fmt::Display| {
         ConfigError(format!(
             "cannot read config file {}: {e}. Pass the right file with -c PATH, or copy config.example.toml",
-            path.display()
+            absolute.display()
         ))
     };
     let mut bytes = Vec::new();
@@ -404,11 +447,31 @@ fn toml_error_text(text: &str, message: &str, span: Option<std::ops::Range<usize
     let message = message.trim_end();
     match span {
         Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: invalid TOML: {message}")
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or_default();
+            format!("line {line_no}: invalid TOML: {message}{}", windows_path_hint(line))
         }
         None => format!("invalid TOML: {message}"),
     }
+}
+
+/// TOML reads `\` in a "double-quoted" string as an escape, so a Windows path written the
+/// way Windows shows it (`"C:\ProgramData\…"`) is an invalid escape: say how to write it.
+fn windows_path_hint(line: &str) -> String {
+    let Some((_, value)) = line.split_once('=') else { return String::new() };
+    let value = value.trim();
+    let Some(inner) = value.strip_prefix('"') else { return String::new() };
+    let inner = inner.split('"').next().unwrap_or_default();
+    let bytes = inner.as_bytes();
+    let drive = bytes.len() > 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
+    if !(drive || inner.starts_with("\\\\")) {
+        return String::new();
+    }
+    format!(
+        ". This looks like a Windows path in a \"double-quoted\" string, where TOML reads each \\ as an escape: \
+         write it in single quotes ('{inner}') or with forward slashes ({})",
+        inner.replace('\\', "/")
+    )
 }
 
 /// Renders the effective configuration as TOML, secrets as `***`.

@@ -68,8 +68,12 @@ pub(super) fn load_secret(
     key: &str,
     resolve: &dyn Fn(&str) -> PathBuf,
     secret_env_vars: &mut Vec<String>,
-) -> Result<Secret> {
-    let value = match r {
+) -> Result<SecretSetting> {
+    // Mistakes in the config itself (a bad variable name, a bad path) are config errors;
+    // a secret that is not there for this account is kept as an error for the command
+    // that needs it: `history` and `config` need none, and a `run` records the failure
+    // in the history and runs the hook instead of vanishing with exit 2.
+    let (source, value) = match r {
         SecretRef::Env(name) => {
             if name.is_empty() || name.contains('=') || name.chars().any(char::is_control) {
                 return Err(config_error(
@@ -82,25 +86,42 @@ pub(super) fn load_secret(
             if !secret_env_vars.contains(&name) {
                 secret_env_vars.push(name.clone());
             }
-            std::env::var(&name).map_err(|_| {
-                config_error(
-                    key,
-                    format!("environment variable {name} is not set (or not UTF-8); set it for the account that runs sis-extract"),
+            let value = std::env::var(&name).map_err(|_| {
+                format!(
+                    "environment variable {name} is not set (or not UTF-8) for the account that runs sis-extract; \
+                     set it there (a scheduled task or service does not see variables set in an interactive shell)"
                 )
-            })?
+            });
+            (format!("environment variable {name}"), value)
         }
         SecretRef::File(file) => {
             checked_path(key, &file)?;
             let file = resolve(&file);
             warn_if_readable_by_others(&file, &format!("the secret file of {key}"));
-            let text = read_secret_file(&file)
-                .map_err(|e| config_error(key, format!("cannot read secret file {}: {e}", file.display())))?;
-            // A trailing newline from `echo pw > file` is not part of the secret.
-            text.trim_end_matches(['\r', '\n']).to_string()
+            let value = read_secret_file(&file)
+                .map(|text| secret_file_text(&text).to_string())
+                .map_err(|e| format!("cannot read the secret file {}: {e}", file.display()));
+            (format!("file {}", file.display()), value)
         }
     };
-    if value.is_empty() {
-        return Err(config_error(key, "the secret is empty"));
+    let value = value.and_then(|v| if v.is_empty() { Err("the secret is empty".to_string()) } else { Ok(v) });
+    if let Ok(v) = &value
+        && let Some(why) = crate::secret::weakness(v)
+    {
+        crate::logging::print(
+            tracing::Level::WARN,
+            &format!(
+                "{key} ({source}) is {why}: such a password is easy to guess, and sis-extract cannot replace it with *** \
+                 everywhere without rewriting its own words (which would give it away); use a long random one"
+            ),
+        );
     }
-    Ok(Secret::new(value))
+    Ok(SecretSetting { key: key.to_string(), source, value: value.map(Secret::new) })
+}
+
+/// The secret in a secret file: without a UTF-8 byte-order mark (PowerShell 5.1's
+/// `Out-File -Encoding utf8` writes one) and without the trailing line end of
+/// `echo pw > file` or Notepad.
+pub(super) fn secret_file_text(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text).trim_end_matches(['\r', '\n'])
 }

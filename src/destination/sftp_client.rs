@@ -516,7 +516,8 @@ impl<'a> Reader<'a> {
 /// [`MAX_MESSAGE_CHARS`] characters, control characters (terminal escapes, new lines)
 /// shown escaped.
 fn status_error(code: u32, reader: &mut Reader<'_>) -> SftpError {
-    let raw = String::from_utf8_lossy(reader.string().unwrap_or_default()).into_owned();
+    // The server's words are outside text: no secret in them reaches a message.
+    let raw = crate::secret::redact_external(&String::from_utf8_lossy(reader.string().unwrap_or_default()));
     let mut message: String =
         raw.chars().take(MAX_MESSAGE_CHARS).flat_map(|c| c.escape_debug().collect::<Vec<_>>()).collect();
     if raw.chars().count() > MAX_MESSAGE_CHARS {

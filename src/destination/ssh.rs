@@ -449,19 +449,27 @@ pub async fn authenticate(connection: &mut Connection, config: &SftpDestination)
     };
     let result = match &config.auth {
         SftpAuth::Password { password } => {
-            match with_timeout(timeout, handle.authenticate_password(config.user.as_str(), password.expose()))
+            let secret = password.get().map_err(|e| Failure::Permanent(anyhow!("{e:#}")))?;
+            match with_timeout(timeout, handle.authenticate_password(config.user.as_str(), secret.expose()))
                 .await
             {
                 Ok(AuthResult::Success) => Ok(()),
                 Ok(AuthResult::Failure { .. }) => Err(anyhow!(
-                    "the SFTP server {where_} rejected the password (authentication failed); check job.destination.password and the user name. \
-                     The server offers: {offered}. Not retried: a wrong credential does not fix itself"
+                    "the SFTP server {where_} rejected the password (authentication failed); check job.destination.password (read from {}) and the user name. \
+                     The server offers: {offered}. Not retried: a wrong credential does not fix itself",
+                    password.source
                 )),
                 Err(e) => return Err(Failure::Transient(anyhow!("authenticating to {where_}: {e}"))),
             }
         }
         SftpAuth::Key { key_file, key_passphrase } => {
-            let key = read_private_key(key_file, key_passphrase.as_ref().map(|p| p.expose()))?;
+            let passphrase = match key_passphrase {
+                Some(setting) => {
+                    Some(setting.get().map_err(|e| Failure::Permanent(anyhow!("{e:#}")))?.expose())
+                }
+                None => None,
+            };
+            let key = read_private_key(key_file, passphrase)?;
             let hash = if matches!(key.algorithm(), Algorithm::Rsa { .. }) {
                 // rsa-sha2-512/256 where the server says it takes them (server-sig-algs).
                 with_timeout(timeout, handle.best_supported_rsa_hash()).await.ok().flatten().flatten()
@@ -480,7 +488,7 @@ pub async fn authenticate(connection: &mut Connection, config: &SftpDestination)
             }
         }
     };
-    result.map_err(|e| Failure::Permanent(anyhow!(crate::secret::redact(&e.to_string()))))
+    result.map_err(|e| Failure::Permanent(anyhow!(crate::secret::redact_external(&e.to_string()))))
 }
 
 fn read_private_key(path: &PathBuf, passphrase: Option<&str>) -> Result<russh::keys::PrivateKey, Failure> {

@@ -57,7 +57,10 @@ impl DriverKind {
 /// The configured connection string, tuned for known driver pitfalls, plus the user and
 /// password, each braced so that `;` or `}` in them is safe. `psqlodbc` says the driver is
 /// psqlODBC even when the string does not name it (a DSN, found out after connecting).
-pub(super) fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> CompletedConnectionString {
+pub(super) fn full_connection_string(
+    config: &SourceConfig,
+    psqlodbc: bool,
+) -> anyhow::Result<CompletedConnectionString> {
     let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
     let pairs = connection_string_pairs(&cs);
     let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
@@ -94,11 +97,11 @@ pub(super) fn full_connection_string(config: &SourceConfig, psqlodbc: bool) -> C
         let _ = write!(cs, ";UID={}", brace(user));
     }
     if let Some(password) = &config.password {
-        let braced = brace(password.expose());
+        let braced = brace(password.get()?.expose());
         secret::also_redact(&braced);
         let _ = write!(cs, ";PWD={braced}");
     }
-    CompletedConnectionString { text: cs, sets_utf8_session }
+    Ok(CompletedConnectionString { text: cs, sets_utf8_session })
 }
 
 /// ODBC attribute quoting: `{value}` with every `}` doubled, used only when the value
@@ -128,7 +131,11 @@ mod tests {
         SourceConfig {
             connection_string: cs.into(),
             user: Some("ro_user".into()),
-            password: Some(Secret::new("p;a}ss".into())),
+            password: Some(crate::config::SecretSetting::loaded(
+                "source.password",
+                "a test",
+                Secret::new("p;a}ss".into()),
+            )),
             login_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(5),
             memory_budget: 1 << 20,
@@ -139,7 +146,7 @@ mod tests {
     #[test]
     fn credentials_are_braced_and_driver_pitfalls_handled() {
         let full = |cs: &str, psqlodbc: bool| {
-            let completed = full_connection_string(&config(cs), psqlodbc);
+            let completed = full_connection_string(&config(cs), psqlodbc).unwrap();
             (completed.text, completed.sets_utf8_session)
         };
         let utf8 = "ConnSettings={set client_encoding to 'UTF8'}";

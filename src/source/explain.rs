@@ -8,11 +8,20 @@ use super::driver_name;
 use crate::secret;
 
 /// Turns a connection failure into a message that says what to do.
-pub(super) fn explain_connect_error(error: odbc_api::Error, connection_string: &str) -> anyhow::Error {
-    let text = secret::redact(&error.to_string());
-    let lower = text.to_ascii_lowercase();
+/// `password_source` says where the password was read from (a variable or a file), for a
+/// rejected login.
+pub(super) fn explain_connect_error(
+    error: odbc_api::Error,
+    connection_string: &str,
+    password_source: Option<&str>,
+) -> anyhow::Error {
+    // Told apart on the driver's own words; shown with any secret in them replaced (a weak
+    // password such as "password" would otherwise hide "password authentication failed").
+    let raw = error.to_string();
+    let lower = raw.to_ascii_lowercase();
+    let text = secret::redact_external(&raw);
     let driver = driver_name(connection_string).unwrap_or_else(|| "(none named)".into());
-    let hint = if text.contains("IM002")
+    let hint = if raw.contains("IM002")
         || lower.contains("can't open lib")
         || lower.contains("not found, and no default driver")
     {
@@ -24,11 +33,17 @@ pub(super) fn explain_connect_error(error: odbc_api::Error, connection_string: &
             "the ODBC driver {driver:?} is not installed on this server (installed: {}). Install it, or correct Driver= in source.connection_string",
             if installed.is_empty() { "none" } else { &installed }
         )
-    } else if text.contains("28000")
+    } else if raw.contains("28000")
         || lower.contains("password authentication failed")
         || lower.contains("login failed")
     {
-        "the database rejected the user name or password; check source.user and source.password".to_string()
+        match password_source {
+            Some(from) => format!(
+                "the database rejected the user name or password; check source.user and source.password (read from {from})"
+            ),
+            None => "the database rejected the user name or password; check source.user and source.password"
+                .to_string(),
+        }
     } else if lower.contains("connection refused") {
         "the database server refused the connection: nothing listens at that host and port; check Server= (and Port=) in source.connection_string".to_string()
     } else if lower.contains("could not translate host name")
@@ -43,7 +58,7 @@ pub(super) fn explain_connect_error(error: odbc_api::Error, connection_string: &
             .to_string()
     } else if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
         "the TLS handshake with the database failed; ODBC Driver 18 encrypts by default and rejects an untrusted certificate: install the server's CA, or add TrustServerCertificate=yes to source.connection_string if the district accepts that".to_string()
-    } else if text.contains("HYT00") || lower.contains("timeout") || lower.contains("timed out") {
+    } else if raw.contains("HYT00") || lower.contains("timeout") || lower.contains("timed out") {
         "the database did not answer within source.login_timeout; check the server name and port, and that the firewall lets this server through".to_string()
     } else {
         "check source.connection_string (driver, server, port, database)".to_string()
@@ -55,9 +70,12 @@ pub(super) fn explain_connect_error(error: odbc_api::Error, connection_string: &
 }
 
 pub(super) fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) -> anyhow::Error {
-    let text = secret::redact(&error.to_string());
-    let lower = text.to_ascii_lowercase();
-    if text.contains("HYT00") || lower.contains("canceling statement due to statement timeout") {
+    // Told apart on the driver's own words; shown with any secret in them replaced (a weak
+    // password such as "password" would otherwise hide "password authentication failed").
+    let raw = error.to_string();
+    let lower = raw.to_ascii_lowercase();
+    let text = secret::redact_external(&raw);
+    if raw.contains("HYT00") || lower.contains("canceling statement due to statement timeout") {
         return crate::detail::explained(
             format!(
                 "{file}: the query did not finish within source.query_timeout ({}s); raise it or make the query cheaper",

@@ -96,11 +96,17 @@ impl Source {
             unsafe {
                 env.connect_with_connection_string_and_driver_specific_options(cs, options, ReadOnlyAccess)
             }
-            .map_err(|e| explain_connect_error(e, &config.connection_string))
+            .map_err(|e| {
+                explain_connect_error(
+                    e,
+                    &config.connection_string,
+                    config.password.as_ref().map(|p| p.source.as_str()),
+                )
+            })
         };
         let driver = DriverKind::of(&config.connection_string);
         let mut guarded_sqlite = driver == DriverKind::Sqlite && crate::sqlite_guard::install();
-        let mut cs = full_connection_string(config, false);
+        let mut cs = full_connection_string(config, false)?;
         let mut connection = open(&cs.text)?;
         let mut dbms = connection.database_management_system_name().unwrap_or_default();
         // A DSN hides its driver until connected. If it turns out to be PostgreSQL, connect
@@ -111,7 +117,7 @@ impl Source {
                 "the data source is PostgreSQL: reconnecting with psqlODBC's cursor and UTF-8 session settings"
             );
             drop(connection);
-            cs = full_connection_string(config, true);
+            cs = full_connection_string(config, true)?;
             connection = open(&cs.text)?;
             dbms = connection.database_management_system_name().unwrap_or_default();
         }
