@@ -1,9 +1,11 @@
 //! `sis-extract check`: walks every hop from this server to the database and to each SFTP
-//! destination, one step at a time, and says which step fails, why, and who can fix it.
+//! destination, one step at a time, and says which step fails, why, and who can fix it;
+//! and tests that the folders a run writes on this server are writable by this account.
 //! It sends no student data: queries are prepared and described, never run.
 //!
 //! Every step lives here: the network-level steps (DNS, TCP) and the report in this file,
-//! the database steps in `database.rs`, the SSH and SFTP steps in `sftp.rs`. They ask
+//! the database steps in `database.rs`, the SSH and SFTP steps in `sftp.rs`, the local
+//! folders (history, lock, log, work, local destinations) in `local.rs`. They ask
 //! `source` and `destination` for primitives (connect, describe, handshake, SFTP
 //! requests), the same ones a run uses, so that `check` tests what a run will do.
 
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Destination, Job};
 
 mod database;
+mod local;
 mod sftp;
 
 pub use crate::diagnosis::{Chain, Step, elapsed};
@@ -23,7 +26,10 @@ pub enum Only {
     Sftp,
 }
 
-/// Runs the checks; returns the chains for printing.
+/// Runs the checks; returns the chains for printing. The "local state" chain (history,
+/// lock, log and work folders) comes last, and only without `--only`, which narrows the
+/// check to one network side; a local destination's chain runs with `--only sftp` too, as
+/// the destination side.
 pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
     let mut chains = Vec::new();
     if only != Some(Only::Sftp) {
@@ -44,21 +50,27 @@ pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
                     let mut chain =
                         Chain::new(format!("job {} → local folder", job.name), path.display().to_string());
                     let started = Instant::now();
+                    let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
                     let step = if path.is_dir() {
-                        Step::pass("folder", format!("{} exists", path.display()), started)
+                        Step::pass("folder", format!("{} exists", shown.display()), started)
                     } else {
                         Step::fail(
                             "folder",
-                            format!("{} does not exist", path.display()),
+                            format!("{} does not exist", shown.display()),
                             "create it, mount the share, or fix job.destination.path",
                             started,
                         )
                     };
-                    chain.record(step);
+                    if chain.record(step) {
+                        chain.record(local::destination_step(path));
+                    }
                     chains.push(chain);
                 }
             }
         }
+    }
+    if only.is_none() {
+        chains.push(local::diagnose(config, jobs));
     }
     chains
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::Command;
 
-use crate::support::{Run, Workspace, service};
+use crate::support::{Run, Workspace, local_job, service};
 
 /// Settings of one check config; each test changes what it breaks.
 struct Setup {
@@ -19,6 +19,10 @@ struct Setup {
     pin: String,
     remote_dir: String,
     sftp_password: String,
+    /// Top-level keys (history_file, work_dir, log_file).
+    top: String,
+    /// More `[[job]]` blocks after the SFTP job.
+    more_jobs: String,
 }
 
 impl Setup {
@@ -33,10 +37,17 @@ impl Setup {
             pin: format!("host_key = \"{}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519")),
             remote_dir: "incoming".into(),
             sftp_password: service("SIS_TEST_SSH_PASSWORD"),
+            top: "history_file = \"h.jsonl\"\n".into(),
+            more_jobs: String::new(),
         }
     }
 
     fn run(&self, args: &[&str]) -> Run {
+        self.check(&self.workspace(), args)
+    }
+
+    /// The workspace with config and queries written, to be changed before `check`.
+    fn workspace(&self) -> Workspace {
         let mut ws = Workspace::new();
         let queries = if self.queries.is_empty() {
             ws.write("q/pupils.sql", "-- a harmless query\nSELECT relname AS name, relpages AS pages FROM pg_class WHERE relpages >= 0");
@@ -47,9 +58,10 @@ impl Setup {
         ws.write(
             "config.toml",
             &format!(
-                "history_file = \"h.jsonl\"\n[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"DB_PW\" }}\nlogin_timeout = \"3s\"\n\n\
+                "{}[source]\nconnection_string = \"{}\"\nuser = \"{}\"\npassword = {{ env = \"DB_PW\" }}\nlogin_timeout = \"3s\"\n\n\
                  [[job]]\nname = \"vendor\"\nqueries = \"{queries}\"\nformat = \"csv\"\narchive = \"x.zip\"\n\n\
-                 [job.destination]\nkind = \"sftp\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n{}\n{}\nremote_dir = \"{}\"\ntimeout = \"2s\"\n",
+                 [job.destination]\nkind = \"sftp\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n{}\n{}\nremote_dir = \"{}\"\ntimeout = \"2s\"\n\n{}",
+                self.top,
                 self.connection_string,
                 service("SIS_TEST_PG_READER_USER"),
                 self.host,
@@ -57,11 +69,16 @@ impl Setup {
                 service("SIS_TEST_SSH_USER"),
                 self.auth,
                 self.pin,
-                self.remote_dir
+                self.remote_dir,
+                self.more_jobs
             ),
         );
         ws.set_env("DB_PW", &self.db_password);
         ws.set_env("SFTP_PW", &self.sftp_password);
+        ws
+    }
+
+    fn check(&self, ws: &Workspace, args: &[&str]) -> Run {
         let run = ws.run(args);
         for secret in [
             service("SIS_TEST_SSH_PASSWORD"),
@@ -96,8 +113,95 @@ fn assert_fails_at(run: &Run, step: &str, message: &str) {
     assert!(run.stdout.contains(message), "output lacks {message:?}:\n{}", run.stdout);
 }
 
+/// The lines of the chain whose header starts with `name`: its header and its steps.
+#[track_caller]
+fn chain_text(run: &Run, name: &str) -> String {
+    let mut lines = run.stdout.lines().skip_while(|l| !l.starts_with(name));
+    let header = lines.next().unwrap_or_else(|| panic!("no chain {name} in:\n{}", run.stdout));
+    let steps: Vec<&str> = lines.take_while(|l| l.starts_with(' ')).collect();
+    format!("{header}\n{}\n", steps.join("\n"))
+}
+
+/// `chattr +i` on a folder while the guard lives: no file can be created in it, even by
+/// root (the tests run as root, for whom permission bits do not apply). Undone on drop.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn new(path: &std::path::Path) -> Immutable {
+        let status = Command::new("chattr").arg("+i").arg(path).status().expect("chattr");
+        assert!(status.success(), "chattr +i {}", path.display());
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
 #[test]
 fn all_green_against_the_real_postgresql_and_sshd() {
+    let green = Setup {
+        top: "history_file = \"h.jsonl\"\nlog_file = \"logs/sis.log\"\nwork_dir = \"work\"\n".into(),
+        more_jobs: local_job("copy", "q", "out"),
+        ..Setup::green()
+    };
+    let ws = green.workspace();
+    std::fs::create_dir(ws.path("out")).unwrap();
+    std::fs::create_dir(ws.path("work")).unwrap();
+    let run = green.check(&ws, &["check"]);
+    run.assert_ok();
+    let root = ws.dir.path().display().to_string();
+    let local = chain_text(&run, "local state (this server, as uid ");
+    for (step, seen) in [
+        (
+            "history file",
+            format!(
+                "{root}/h.jsonl does not exist yet; the run creates it; this account can create files in {root}"
+            ),
+        ),
+        (
+            "lock",
+            format!(
+                ".sis-extract-vendor.lock, .sis-extract-copy.lock can be created; this account can create files in {root}"
+            ),
+        ),
+        (
+            "log folder",
+            format!(
+                "{root}/logs does not exist yet; the run creates it in {root}, where this account can create files"
+            ),
+        ),
+        ("work folder", format!("this account can create files in {root}/work")),
+    ] {
+        let line = local
+            .lines()
+            .find(|l| l.contains(&format!(" {step} ")))
+            .unwrap_or_else(|| panic!("{step}:\n{local}"));
+        assert!(line.contains('✓') && line.contains(&seen), "{step}: {line}");
+    }
+    // Beside the config file: fine from this shell, not under the shipped systemd unit.
+    assert!(local.contains("which the shipped systemd unit makes read-only"), "{local}");
+    let copy = chain_text(&run, "job copy → local folder");
+    assert!(
+        copy.contains(&format!("✓ write probe    this account can create files in {root}/out")),
+        "{copy}"
+    );
+    // The probes leave nothing behind, and the missing log folder is not created by check.
+    for folder in ["", "out", "work"] {
+        assert!(
+            !std::fs::read_dir(ws.path(folder)).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("sis-extract-check")),
+            "a probe file was left in {folder:?}"
+        );
+    }
+    assert!(!ws.path("logs").exists());
+    assert!(!ws.path("h.jsonl").exists());
+
     let run = Setup::green().run(&["check"]);
     run.assert_ok();
     for step in [
@@ -139,6 +243,110 @@ fn all_green_against_the_real_postgresql_and_sshd() {
     assert_eq!(value["ok"], true);
     assert_eq!(value["chains"][0]["steps"][3]["step"], "login");
     assert!(value["chains"][1]["steps"].as_array().unwrap().len() >= 11);
+    assert_eq!(value["chains"][2]["name"], "local state");
+    assert_eq!(value["chains"][2]["steps"][0]["step"], "history file");
+}
+
+#[test]
+fn a_history_file_in_a_folder_the_run_cannot_write() {
+    // The issue: a relative history_file puts the history and the job lock beside the
+    // config, in a folder the run cannot write (under the shipped systemd unit it is
+    // read-only). The network chains are green; the run would fail creating its lock.
+    let setup = Setup::green();
+    let ws = setup.workspace();
+    let root = ws.dir.path().display().to_string();
+    let frozen = Immutable::new(ws.dir.path());
+    let run = setup.check(&ws, &["check"]);
+    assert_fails_at(
+        &run,
+        "history file",
+        &format!("cannot create a file in {root}: Operation not permitted"),
+    );
+    assert!(step_line(&run, "lock").contains('✗'), "{}", run.stdout);
+    assert!(step_line(&run, "work folder").contains('✓'), "{}", run.stdout);
+    let local = chain_text(&run, "local state");
+    assert!(local.contains(&format!("grant this account write access to {root}")), "{local}");
+    assert!(
+        local.contains("the config folder is read-only under the shipped systemd unit (ProtectSystem=strict"),
+        "{local}"
+    );
+    assert!(local.contains("set history_file to an absolute path under /var/lib/sis-extract"), "{local}");
+    assert!(run.stdout.ends_with("1 of 3 chain(s) failed\n"), "{}", run.stdout);
+    // `--only` narrows the check to one network side and leaves the local state out.
+    setup.check(&ws, &["check", "--only", "sftp"]).assert_ok();
+    // The run fails where check said it would.
+    let real = ws.run(&["run", "--job", "vendor"]);
+    assert_ne!(real.code, 0);
+    assert!(real.stderr.contains(&format!("{root}/.sis-extract-vendor.lock")), "{}", real.stderr);
+    drop(frozen);
+}
+
+#[test]
+fn a_work_folder_that_cannot_be_created() {
+    // work_dir on a path the run cannot create (an unmounted disk, a folder this account
+    // may not write): the run would fail creating its work folder.
+    let setup =
+        Setup { top: "history_file = \"h.jsonl\"\nwork_dir = \"scratch/sis\"\n".into(), ..Setup::green() };
+    let ws = setup.workspace();
+    let root = ws.dir.path().display().to_string();
+    std::fs::create_dir(ws.path("scratch")).unwrap();
+    let frozen = Immutable::new(&ws.path("scratch"));
+    let run = setup.check(&ws, &["check"]);
+    assert_fails_at(
+        &run,
+        "work folder",
+        &format!(
+            "{root}/scratch/sis does not exist and cannot be created: cannot create anything in {root}/scratch: Operation not permitted"
+        ),
+    );
+    assert!(run.stdout.contains("or set work_dir to a folder this account can write"), "{}", run.stdout);
+    assert!(step_line(&run, "history file").contains('✓'));
+    drop(frozen);
+
+    // Under a file, not a folder: no account can create it.
+    let setup = Setup { top: "work_dir = \"notes.txt/sis\"\n".into(), ..Setup::green() };
+    let ws = setup.workspace();
+    ws.write("notes.txt", "not a folder");
+    let run = setup.check(&ws, &["check"]);
+    let root = ws.dir.path().display().to_string();
+    assert_fails_at(
+        &run,
+        "work folder",
+        &format!(
+            "cannot create the folder {root}/notes.txt/sis: {root}/notes.txt is a regular file, not a folder"
+        ),
+    );
+
+    // A missing one the run can create passes.
+    let run = Setup { top: "work_dir = \"new/sis\"\n".into(), ..Setup::green() }.run(&["check"]);
+    run.assert_ok();
+    assert!(step_line(&run, "work folder").contains("new/sis does not exist yet; the run creates it"));
+}
+
+#[test]
+fn a_local_destination_that_is_missing_or_not_writable() {
+    let setup = Setup { more_jobs: local_job("copy", "q", "out"), ..Setup::green() };
+    let ws = setup.workspace();
+    let root = ws.dir.path().display().to_string();
+    // Missing (an unmounted share): the run does not create it.
+    let run = setup.check(&ws, &["check", "--only", "sftp"]);
+    assert_fails_at(&run, "folder", &format!("{root}/out does not exist"));
+    // There, but this account cannot write into it: the folder step alone said ✓.
+    std::fs::create_dir(ws.path("out")).unwrap();
+    let frozen = Immutable::new(&ws.path("out"));
+    let run = setup.check(&ws, &["check", "--only", "sftp"]);
+    assert_eq!(run.code, 4, "{}", run.stdout);
+    let copy = chain_text(&run, "job copy → local folder");
+    assert!(copy.contains(&format!("✓ folder         {root}/out exists")), "{copy}");
+    assert!(
+        copy.contains(&format!(
+            "✗ write probe    cannot create a file in {root}/out: Operation not permitted"
+        )),
+        "{copy}"
+    );
+    assert!(copy.contains(&format!("grant this account write access to {root}/out")), "{copy}");
+    assert!(copy.contains("or fix job.destination.path"), "{copy}");
+    drop(frozen);
 }
 
 #[test]
