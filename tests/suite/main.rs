@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod check;
 mod config_errors;
+mod day_one_logs;
 mod demo_fixture;
 mod doc_links;
 mod faults;
