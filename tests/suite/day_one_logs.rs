@@ -248,6 +248,10 @@ fn example_connection_strings_are_accepted() {
             "config.example.toml shows no connection string for {driver}: {strings:?}"
         );
     }
+    let docs = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
+    for cs in &strings {
+        assert!(docs.contains(&format!("`{cs}`")), "docs/operations.md's connection strings lack {cs}");
+    }
     let installed = std::fs::read_to_string("/etc/odbcinst.ini").unwrap_or_default();
     for driver in ["PostgreSQL Unicode", "SQLite3"] {
         assert!(installed.contains(&format!("[{driver}]")), "the example names {driver}, not installed here");
@@ -272,6 +276,21 @@ fn example_connection_strings_are_accepted() {
     let old_line = config.lines().find(|l| l.starts_with("connection_string")).unwrap().to_string();
     ws.write("config.toml", &config.replace(&old_line, &format!("connection_string = \"{cs}\"")));
     ws.run(&["check", "--only", "db"]).assert_ok();
+}
+
+/// Every ```toml block of docs/operations.md is valid TOML, so that the Windows guide's
+/// paths (literal strings: `"C:\ProgramData"` would be a bad escape) can be pasted as
+/// they are.
+#[test]
+fn operations_guide_toml_snippets_parse() {
+    let docs = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
+    let blocks: Vec<&str> = docs.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(blocks.iter().any(|b| b.contains("on_failure = ['powershell.exe'")), "{blocks:?}");
+    for block in blocks {
+        if let Err(e) = block.parse::<toml::Table>() {
+            panic!("docs/operations.md has a toml block that does not parse:\n{block}\n{e}");
+        }
+    }
 }
 
 /// One history record of `job`, started at `started` (UTC), a minute long.
