@@ -170,21 +170,30 @@ pub fn parse_records(text: &str, source: &str) -> Vec<RunRecord> {
     records
 }
 
-/// Runs as a table for people: start (local time), duration, outcome, rows per file, zip
-/// size, destination or error.
+/// [`render_table_in_zones`] without the config's jobs: every start in the server's zone.
 pub fn render_table(records: &[RunRecord]) -> String {
+    render_table_in_zones(records, &[])
+}
+
+/// Runs as a table for people: start, duration, outcome, rows per file, zip size,
+/// destination or error. Each start is shown in its job's `timezone` from `jobs` (the
+/// zone the schedule and `{date}` use) with the zone's abbreviation, `2026-11-22 18:30:00
+/// CST`; a job without one (or no longer in the config) in the server's zone.
+pub fn render_table_in_zones(records: &[RunRecord], jobs: &[crate::config::Job]) -> String {
     if records.is_empty() {
         return "no runs recorded yet\n".to_string();
     }
     let mut out = format!(
-        "{:<19}  {:>8}  {:<11}  {:<14}  {:<40}  {:>9}  {}\n",
-        "START (local)", "DURATION", "OUTCOME", "JOB", "ROWS", "ZIP", "DESTINATION / ERROR"
+        "{:<25}  {:>8}  {:<11}  {:<14}  {:<40}  {:>9}  {}\n",
+        "START (job's time zone)", "DURATION", "OUTCOME", "JOB", "ROWS", "ZIP", "DESTINATION / ERROR"
     );
+    let server = server_zone();
     for record in records {
         let started = chrono::DateTime::parse_from_rfc3339(&record.started).ok();
         let finished = chrono::DateTime::parse_from_rfc3339(&record.finished).ok();
+        let zone = jobs.iter().find(|j| j.name == record.job).and_then(|j| j.timezone).or(server);
         let start = started
-            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|t| start_time(t.with_timezone(&chrono::Utc), zone))
             .unwrap_or_else(|| record.started.clone());
         let duration = match (started, finished) {
             (Some(s), Some(f)) => {
@@ -210,11 +219,35 @@ pub fn render_table(records: &[RunRecord]) -> String {
             (None, None) => String::new(),
         };
         out.push_str(&format!(
-            "{start:<19}  {duration:>8}  {outcome:<11}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
+            "{start:<25}  {duration:>8}  {outcome:<11}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
             record.job
         ));
     }
     out
+}
+
+/// `2026-11-22 18:30:00 CST`: the time in `zone` with its abbreviation; without a known
+/// zone, in the server's local time with its UTC offset (`+01:00`), which is all chrono
+/// can tell of it.
+fn start_time(time: chrono::DateTime<chrono::Utc>, zone: Option<chrono_tz::Tz>) -> String {
+    match zone {
+        Some(zone) => time.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+        None => time.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+    }
+}
+
+/// The server's IANA time zone, when it can be named: `TZ` (as `Europe/Berlin` or
+/// `:Europe/Berlin`), else the zone `/etc/localtime` links to. `None` on Windows, or
+/// with a POSIX rule in `TZ` that is no IANA name.
+fn server_zone() -> Option<chrono_tz::Tz> {
+    match std::env::var("TZ") {
+        Ok(tz) => tz.trim_start_matches(':').parse().ok(),
+        Err(_) => {
+            let target = std::fs::read_link("/etc/localtime").ok()?;
+            let target = target.to_str()?;
+            target.split_once("zoneinfo/")?.1.parse().ok()
+        }
+    }
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -7,9 +7,12 @@
 //! the fatal error included ([`fatal`]); the log file, when configured, records the fatal
 //! error too. The log file is opened by [`DailyFile`], not by tracing-appender: mode 0600,
 //! never through a symbolic link, never a FIFO or another user's file.
+//!
+//! Colours only on a terminal, and not with `NO_COLOR` ([`colour`]); the log file never
+//! has any.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,7 +74,10 @@ pub fn init(verbosity: Verbosity, log_file: Option<(PathBuf, usize)>, service: b
     let stderr_filter = EnvFilter::try_from_env("SIS_EXTRACT_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},{quiet_libraries}")));
     let not_file_only = filter_fn(|metadata| metadata.target() != FILE_ONLY);
-    let stderr = tracing_subscriber::fmt::layer().with_writer(Redacting(StderrTarget)).with_target(false);
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(Redacting(StderrTarget))
+        .with_ansi(colour(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR")))
+        .with_target(false);
     let stderr = match verbosity.format {
         LogFormat::Text => stderr.boxed(),
         LogFormat::Json => stderr.json().boxed(),
@@ -102,6 +108,14 @@ pub fn init(verbosity: Verbosity, log_file: Option<(PathBuf, usize)>, service: b
     if let Some(problem) = file_problem {
         tracing::warn!("{problem}");
     }
+}
+
+/// Whether stderr lines get ANSI colours: only on a terminal, and never when `NO_COLOR` is
+/// set to anything but the empty string (<https://no-color.org>). Under Task Scheduler, a
+/// service wrapper or systemd, stderr is a file or pipe, and escape codes there would be
+/// `\x1b[2m…` noise in every line of the log the admin reads.
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// One line on stderr that is not a tracing event (a warning before logging starts, the
@@ -388,5 +402,19 @@ impl<T: Target> Drop for RedactingLine<T> {
     fn drop(&mut self) {
         let text = crate::secret::redact(&String::from_utf8_lossy(&self.buffer));
         self.target.write_line(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR does not count (no-color.org)");
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None), "a pipe or file (Task Scheduler, a service wrapper) gets no escapes");
+        assert!(!colour(false, Some("1".into())));
     }
 }

@@ -110,7 +110,7 @@ fn history(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", secret::redact(&serde_json::to_string_pretty(records)?));
     } else {
-        print!("{}", secret::redact(&history::render_table(records)));
+        print!("{}", secret::redact(&history::render_table_in_zones(records, &config.jobs)));
     }
     Ok(ExitCode::SUCCESS)
 }

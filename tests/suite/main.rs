@@ -12,6 +12,7 @@ mod bad_input;
 mod check;
 mod config_errors;
 mod day_one;
+mod day_one_logs;
 mod demo_fixture;
 mod doc_links;
 mod faults;
