@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod check;
 mod config_errors;
+mod day_one_profiles;
 mod demo_fixture;
 mod doc_links;
 mod faults;
