@@ -79,6 +79,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
     // Holding the lock, no other run of this job is alive: any of its work folders still
     // marked in progress belongs to a run that was killed.
     clean_up_killed_runs(config, job, &run_id, hook);
+    remove_expired_kept_sets(config, job);
     let mut progress = Progress {
         run_id,
         started,
@@ -390,7 +391,14 @@ fn keep_requested_copies(
             keep_copies(dir, produced, Some(&archive.path))?;
             (Some(dir.clone()), Some(work))
         }
-        (None, true) => (Some(work.keep()), None),
+        (None, true) => {
+            let dir = work.keep();
+            tracing::info!(
+                "dry run: the set (student data) is kept in {}; runs of this job remove it after {KEPT_SET_DAYS} days",
+                dir.display()
+            );
+            (Some(dir), None)
+        }
         (None, false) => (None, Some(work)),
     };
     let archive = match &kept {
@@ -507,11 +515,69 @@ impl WorkDir {
         self.dir.path()
     }
 
-    /// Keeps the folder on purpose: no longer in progress, so never cleaned up.
+    /// Keeps the folder on purpose: no longer in progress, so not taken for a killed run's;
+    /// its marker becomes [`KEPT`], and runs of the job remove it after
+    /// [`KEPT_SET_DAYS`] days ([`remove_expired_kept_sets`]).
     fn keep(self) -> PathBuf {
-        let _ = std::fs::remove_file(self.dir.path().join(IN_PROGRESS));
         drop(self.marker);
+        let path = self.dir.path();
+        if std::fs::rename(path.join(IN_PROGRESS), path.join(KEPT)).is_err() {
+            let _ = std::fs::remove_file(path.join(IN_PROGRESS));
+        }
         self.dir.keep()
+    }
+}
+
+/// The marker of a work folder kept on purpose (a dry run's set, a set that failed
+/// validation or tripped a guard): the run's [`Marker`], under another name.
+const KEPT: &str = ".kept";
+
+/// Days a kept set stays in the work folder. Each holds a night's student data, and a
+/// dry run is made to be looked at soon: `--keep DIR` keeps a copy for longer.
+pub const KEPT_SET_DAYS: i64 = 7;
+
+/// Removes the sets this job's runs kept ([`KEPT`]) more than [`KEPT_SET_DAYS`] days ago,
+/// so that dry runs do not pile up student data in the work folder. Called at the start
+/// of every run, with the job's lock held. Only real folders whose marker names this job
+/// and history file are touched.
+fn remove_expired_kept_sets(config: &Config, job: &Job) {
+    let prefix = format!("sis-extract-{}-", job.name);
+    let Ok(entries) = std::fs::read_dir(&config.work_dir) else { return };
+    let now = Utc::now();
+    for entry in entries.flatten() {
+        if !entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            continue;
+        }
+        let folder = entry.path();
+        if !std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let Ok(Some(file)) = crate::fsutil::open_existing(&folder.join(KEPT), "a kept set's marker") else {
+            continue;
+        };
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text);
+        let Ok(marker) = serde_json::from_str::<Marker>(&text) else { continue };
+        if marker.job != job.name || marker.history_file != config.history_file.display().to_string() {
+            continue;
+        }
+        let Ok(started) = chrono::DateTime::parse_from_rfc3339(&marker.started) else { continue };
+        if now.signed_duration_since(started) < chrono::Duration::days(KEPT_SET_DAYS) {
+            continue;
+        }
+        match std::fs::remove_dir_all(&folder) {
+            Ok(()) => tracing::info!(
+                "removed {}, the set kept by run {} of {} (sets are kept {KEPT_SET_DAYS} days)",
+                folder.display(),
+                marker.run_id,
+                marker.started
+            ),
+            Err(e) => tracing::warn!(
+                "cannot remove {}, the set kept by run {} more than {KEPT_SET_DAYS} days ago: {e}; remove it by hand",
+                folder.display(),
+                marker.run_id
+            ),
+        }
     }
 }
 

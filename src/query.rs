@@ -135,9 +135,96 @@ pub fn wrapped(sent: &str, select_list: &str) -> String {
 
 /// Loads every `.sql` file of `dir`, in name order, and vets each. The folder's file names
 /// are checked first, so a bad name stops the job before any query is read or run.
+/// `builtin:NAME` (see [`BUILTIN_PREFIX`]) loads a query set shipped inside the binary,
+/// through the very same checks (names, size, UTF-8, one read-only statement).
 pub fn load_dir(dir: &Path) -> Result<Vec<SqlFile>> {
+    if let Some(name) = builtin_name(dir) {
+        return load_builtin(name);
+    }
     let paths = list_dir(dir)?;
     paths.iter().map(|p| load_file(p)).collect()
+}
+
+/// How a job's `queries` names a query set shipped inside the binary:
+/// `queries = "builtin:infinite-campus/oneroster-1.1"`. A folder that really is named
+/// `builtin:…` can still be given as `./builtin:…`.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// The query sets shipped inside the binary, so that an install is one file: the folders
+/// of `queries/` in the source tree, file by file (a unit test checks that this table and
+/// the folders hold the same files). A `queries` folder path overrides them.
+const BUILTIN_SETS: &[(&str, &[BuiltinFile])] = &[
+    (
+        "demo",
+        &[
+            ("rosters.sql", include_bytes!("../queries/demo/rosters.sql")),
+            ("sections.sql", include_bytes!("../queries/demo/sections.sql")),
+            ("staff.sql", include_bytes!("../queries/demo/staff.sql")),
+            ("students.sql", include_bytes!("../queries/demo/students.sql")),
+        ],
+    ),
+    (
+        "infinite-campus/oneroster-1.1",
+        &[
+            (
+                "academicSessions.sql",
+                include_bytes!("../queries/infinite-campus/oneroster-1.1/academicSessions.sql"),
+            ),
+            ("classes.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/classes.sql")),
+            ("courses.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/courses.sql")),
+            ("demographics.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/demographics.sql")),
+            ("enrollments.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/enrollments.sql")),
+            ("orgs.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/orgs.sql")),
+            ("users.sql", include_bytes!("../queries/infinite-campus/oneroster-1.1/users.sql")),
+        ],
+    ),
+];
+
+/// One file of a built-in set: its name and its bytes.
+type BuiltinFile = (&'static str, &'static [u8]);
+
+/// The name after `builtin:` when `queries` names a built-in set.
+pub fn builtin_name(queries: &Path) -> Option<&str> {
+    queries.to_str()?.strip_prefix(BUILTIN_PREFIX)
+}
+
+/// Every built-in set as it is written in the config (`builtin:demo`, …).
+pub fn builtin_sets() -> Vec<String> {
+    BUILTIN_SETS.iter().map(|(name, _)| format!("{BUILTIN_PREFIX}{name}")).collect()
+}
+
+/// Whether `name` (without the prefix) is a built-in set.
+pub fn is_builtin_set(name: &str) -> bool {
+    BUILTIN_SETS.iter().any(|(set, _)| *set == name)
+}
+
+/// Loads a built-in set, with the checks [`list_dir`] and [`load_file`] make on files.
+/// Each query's path reads `builtin:SET/FILE.sql`, so messages and the history name it.
+fn load_builtin(name: &str) -> Result<Vec<SqlFile>> {
+    let Some((_, files)) = BUILTIN_SETS.iter().find(|(set, _)| *set == name) else {
+        bail!(
+            "there is no built-in query set {BUILTIN_PREFIX}{name}; the built-in sets are {} (or give a folder of .sql files)",
+            builtin_sets().join(", ")
+        );
+    };
+    let dir = PathBuf::from(format!("{BUILTIN_PREFIX}{name}"));
+    let mut names: Vec<&str> = files.iter().map(|(file, _)| *file).collect();
+    names.sort_unstable();
+    check_names(&dir, &names)?;
+    names
+        .iter()
+        .map(|file| {
+            let bytes = files.iter().find(|(f, _)| f == file).map(|(_, b)| *b).unwrap_or_default();
+            if bytes.len() as u64 > MAX_QUERY_FILE_BYTES {
+                bail!(
+                    "query file {}/{file} is {} bytes, over the limit of {MAX_QUERY_FILE_BYTES} (1 MiB)",
+                    dir.display(),
+                    bytes.len()
+                );
+            }
+            from_bytes(&PathBuf::from(format!("{}/{file}", dir.display())), bytes.to_vec())
+        })
+        .collect()
 }
 
 /// The `.sql` files of `dir`, in name order, after checking their names: each must be
@@ -159,13 +246,32 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
         if !is_sql {
             continue;
         }
-        let Some(name) = raw_name.to_str() else {
+        if raw_name.to_str().is_none() {
             bail!(
                 "the query folder {} holds a file whose name is not valid UTF-8 ({}); rename it: query file names become output file names",
                 dir.display(),
                 raw_name.to_string_lossy()
             );
-        };
+        }
+        paths.push(entry.path());
+    }
+    paths.sort();
+    let names: Vec<&str> =
+        paths.iter().map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or_default()).collect();
+    check_names(dir, &names)?;
+    Ok(paths)
+}
+
+/// The checks on a query set's file names (UTF-8 already): at least one, no control
+/// characters or backslashes, no two that differ only in case. `names` are sorted.
+fn check_names(dir: &Path, names: &[&str]) -> Result<()> {
+    if names.is_empty() {
+        bail!(
+            "the query folder {} holds no .sql files; each output file needs one query file (users.sql → users.csv)",
+            dir.display()
+        );
+    }
+    for name in names {
         if let Some(bad) = name.chars().find(|c| c.is_control() || *c == '\\') {
             bail!(
                 "the query folder {} holds a file whose name contains {}: {:?}; rename it to letters, digits, `-` and `_` (users.sql)",
@@ -178,19 +284,9 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
                 name
             );
         }
-        paths.push(entry.path());
     }
-    if paths.is_empty() {
-        bail!(
-            "the query folder {} holds no .sql files; each output file needs one query file (users.sql → users.csv)",
-            dir.display()
-        );
-    }
-    paths.sort();
-    for (i, a) in paths.iter().enumerate() {
-        let a_name = a.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        for b in &paths[i + 1..] {
-            let b_name = b.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    for (i, a_name) in names.iter().enumerate() {
+        for b_name in &names[i + 1..] {
             if a_name.to_lowercase() == b_name.to_lowercase() {
                 bail!(
                     "the query folder {} holds {a_name:?} and {b_name:?}, which differ only in case and would write the same output file; remove one",
@@ -199,7 +295,7 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    Ok(paths)
+    Ok(())
 }
 
 /// Loads and vets one query file. It must be a regular file (a symbolic link is refused
@@ -244,6 +340,12 @@ pub fn load_file(path: &Path) -> Result<SqlFile> {
             path.display()
         );
     }
+    from_bytes(path, bytes)
+}
+
+/// Vets the bytes of a query file (read from `path`, or built in and named by it): UTF-8,
+/// then one read-only statement.
+fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<SqlFile> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
@@ -774,6 +876,57 @@ mod tests {
     fn refuses_dml_hidden_in_a_cte() {
         let r = refused("WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone");
         assert!(r.reason.contains("DELETE"), "{}", r.reason);
+    }
+
+    /// A query set: its name, and its files (name, bytes) sorted.
+    type Set = (String, Vec<(String, Vec<u8>)>);
+
+    /// Every folder of `queries/` holding .sql files.
+    fn query_folders(dir: &Path, name: &str, found: &mut Vec<Set>) {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let file = path.file_name().unwrap().to_str().unwrap().to_string();
+            if path.is_dir() {
+                let sub = if name.is_empty() { file } else { format!("{name}/{file}") };
+                query_folders(&path, &sub, found);
+            } else if file.ends_with(".sql") {
+                files.push((file, std::fs::read(&path).unwrap()));
+            }
+        }
+        if !files.is_empty() {
+            files.sort();
+            found.push((name.to_string(), files));
+        }
+    }
+
+    #[test]
+    fn the_built_in_sets_are_the_query_folders_and_load_like_files() {
+        let mut folders = Vec::new();
+        query_folders(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"), "", &mut folders);
+        folders.sort();
+        let mut built_in: Vec<Set> = BUILTIN_SETS
+            .iter()
+            .map(|(name, files)| {
+                let mut files: Vec<_> = files.iter().map(|(f, b)| (f.to_string(), b.to_vec())).collect();
+                files.sort();
+                (name.to_string(), files)
+            })
+            .collect();
+        built_in.sort();
+        // A query file added to (or removed from) queries/ must be added to BUILTIN_SETS.
+        assert_eq!(
+            folders.iter().map(|(n, f)| (n, f.iter().map(|x| &x.0).collect::<Vec<_>>())).collect::<Vec<_>>(),
+            built_in.iter().map(|(n, f)| (n, f.iter().map(|x| &x.0).collect::<Vec<_>>())).collect::<Vec<_>>(),
+            "BUILTIN_SETS in src/query.rs must list exactly the .sql files of queries/"
+        );
+        assert_eq!(folders, built_in);
+        for set in builtin_sets() {
+            let files = load_dir(Path::new(&set)).unwrap();
+            assert!(files[0].path.display().to_string().starts_with(&format!("{set}/")));
+        }
+        let error = load_dir(Path::new("builtin:nope")).unwrap_err().to_string();
+        assert!(error.contains("builtin:demo, builtin:infinite-campus/oneroster-1.1"), "{error}");
     }
 
     #[test]

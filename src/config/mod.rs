@@ -174,7 +174,8 @@ pub struct SftpDestination {
     pub user: String,
     #[serde(flatten)]
     pub auth: SftpAuth,
-    #[serde(flatten)]
+    /// Unpinned (a profile's placeholder host, or `check`) renders as no key at all.
+    #[serde(flatten, skip_serializing_if = "HostKeyPin::is_unpinned")]
     pub host_key: HostKeyPin,
     pub remote_dir: String,
     /// Limit for each network operation (connect, handshake, each read or write).
@@ -287,6 +288,10 @@ impl Serialize for SecretSetting {
 }
 
 impl HostKeyPin {
+    pub fn is_unpinned(&self) -> bool {
+        matches!(self, HostKeyPin::Unpinned)
+    }
+
     /// The pinned key's type, when the pin names it (`ssh-rsa SHA256:…`).
     pub fn key_type(&self) -> Option<&str> {
         match self {
@@ -378,6 +383,7 @@ pub fn load(path: &Path) -> Result<Config> {
     let text = String::from_utf8(text).map_err(|_| {
         ConfigError(format!("config file {} is not UTF-8 text; save it as UTF-8", path.display()))
     })?;
+    crate::profiles::warn_placeholders(&text, path);
     parse(&text, path)
 }
 

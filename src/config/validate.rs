@@ -294,7 +294,7 @@ pub(super) fn validate_job(
         crate::cron::check_fires(&cron, expression, timezone)
             .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;
     }
-    checked_path(&format!("{key}.queries"), &raw.queries)?;
+    let queries = queries_setting(&raw.queries, &format!("{key}.queries"), resolve)?;
     if let Some(system) = &raw.source_system {
         checked_text(&format!("{key}.source_system"), system)?;
     }
@@ -303,7 +303,7 @@ pub(super) fn validate_job(
         validate_destination(raw.destination, &format!("{key}.destination"), resolve, secret_env_vars)?;
     Ok(Job {
         name,
-        queries: resolve(&raw.queries),
+        queries,
         format: raw.format,
         archive,
         timezone,
@@ -320,6 +320,25 @@ pub(super) fn validate_job(
         },
         destination,
     })
+}
+
+/// `queries`: a folder of .sql files (relative to the config file), or a set built into
+/// the binary, `builtin:NAME`, kept as it is written (`query::load_dir` reads it).
+fn queries_setting(raw: &str, key: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<PathBuf> {
+    checked_path(key, raw)?;
+    let Some(name) = raw.trim().strip_prefix(crate::query::BUILTIN_PREFIX) else {
+        return Ok(resolve(raw));
+    };
+    if !crate::query::is_builtin_set(name) {
+        return Err(config_error(
+            key,
+            format!(
+                "there is no built-in query set {raw:?}; the built-in sets are {}, or give a folder of .sql files (a folder really named builtin:… as \"./builtin:…\")",
+                crate::query::builtin_sets().join(", ")
+            ),
+        ));
+    }
+    Ok(PathBuf::from(format!("{}{name}", crate::query::BUILTIN_PREFIX)))
 }
 
 /// A job's name: it names the lock, the work folder and history lines.
@@ -480,7 +499,13 @@ fn validate_sftp(
         .filter(|h| !h.trim().is_empty())
         .ok_or_else(|| config_error(&format!("{key}.host"), "missing; give the vendor's SFTP host name"))?;
     let host_trimmed = host.trim();
-    if host_trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@') {
+    // A vendor profile's `FILL IN` host is accepted (and warned about when the file is
+    // read), so `config`, `check` of the database and `run --dry-run` work before the
+    // vendor has sent its details; a real run cannot connect to it.
+    let placeholder = crate::profiles::is_placeholder(host_trimmed);
+    if !placeholder
+        && host_trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
+    {
         return Err(config_error(
             &format!("{key}.host"),
             format!(
@@ -514,7 +539,7 @@ fn validate_sftp(
         " (every network operation would time out at once)",
     )?;
     let auth = sftp_auth(raw.password, raw.key_file, raw.key_passphrase, key, resolve, secret_env_vars)?;
-    let host_key = host_key_pin(raw.host_key, raw.known_hosts, key, resolve)?;
+    let host_key = host_key_pin(raw.host_key, raw.known_hosts, key, resolve, placeholder)?;
     let legacy_algorithms = legacy_algorithms(raw.legacy_algorithms, key)?;
     let file_mode = file_mode(raw.file_mode, key)?;
     Ok(Destination::Sftp(SftpDestination {
@@ -590,16 +615,20 @@ fn host_key_pin(
     known_hosts: Option<String>,
     key: &str,
     resolve: &dyn Fn(&str) -> PathBuf,
+    placeholder_host: bool,
 ) -> Result<HostKeyPin> {
     Ok(match (host_key, known_hosts) {
         (Some(_), Some(_)) => {
             return Err(config_error(key, "both host_key and known_hosts are set; keep one"));
         }
-        (None, None) if ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => HostKeyPin::Unpinned,
+        // No key to pin before the host is known; nothing ever connects unpinned.
+        (None, None) if placeholder_host || ALLOW_UNPINNED.load(std::sync::atomic::Ordering::Relaxed) => {
+            HostKeyPin::Unpinned
+        }
         (None, None) => {
             return Err(config_error(
                 &format!("{key}.host_key"),
-                "missing: the server's host key must be pinned. Ask the vendor for its SHA256 fingerprint, or read it with `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`, and add host_key = \"SHA256:...\" (or known_hosts = \"path\")",
+                "missing: the server's host key must be pinned. Run `sis-extract check`: it shows the server's key and the exact host_key line to add, to confirm with the vendor (or read it with `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`, or use known_hosts = \"path\")",
             ));
         }
         (Some(fp), None) => HostKeyPin::Fingerprint(

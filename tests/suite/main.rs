@@ -13,6 +13,7 @@ mod check;
 mod config_errors;
 mod day_one;
 mod day_one_logs;
+mod day_one_profiles;
 mod demo_fixture;
 mod doc_links;
 mod faults;
