@@ -210,7 +210,7 @@ fn history_shows_a_mix_of_runs_and_survives_a_truncated_line() {
     run.assert_ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("START (local)")
+        lines[0].starts_with("START (job's time zone)")
             && lines[0].contains("OUTCOME")
             && lines[0].contains("DESTINATION / ERROR")
     );
