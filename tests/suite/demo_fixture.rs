@@ -5,25 +5,19 @@
 
 use std::path::Path;
 
-use crate::support::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
+use crate::support::{
+    ConfigBuilder, JobBuilder, Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names,
+};
 
 const FILES: [&str; 4] = ["rosters.csv", "sections.csv", "staff.csv", "students.csv"];
 
 /// A workspace whose one job runs `queries/demo` from the repository into `out`.
-fn workspace(source: &str) -> Workspace {
+/// The demo job; `source` sets up the `[source]`.
+fn workspace(source: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Workspace {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n{source}\n{}",
-            crate::support::local_job(
-                "demo",
-                &crate::support::repo().join("queries/demo").display().to_string(),
-                "out"
-            )
-        ),
-    );
+    let queries = crate::support::repo().join("queries/demo");
+    source(ConfigBuilder::new()).job(JobBuilder::csv("demo", &queries.display().to_string())).write(&ws);
     ws
 }
 
@@ -32,7 +26,7 @@ fn sqlite_workspace() -> Workspace {
     let db = dir.join("campus.db");
     sqlite(&db, campus_fixture::SCHEMA);
     sqlite(&db, &crate::support::generated_fixture().0);
-    workspace(&format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display()))
+    workspace(|config| config.sqlite(&db))
 }
 
 fn read_set(zip: &Path) -> Vec<(String, String)> {
@@ -106,10 +100,11 @@ fn sqlite_and_postgresql_give_identical_files() {
     psql(&owner_url, &crate::support::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
 
-    let mut ws = workspace(&format!(
-        "[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"DB_PW\" }}\n",
-        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"))
-    ));
+    let connection =
+        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"));
+    let mut ws = workspace(|config| {
+        config.source(&connection).source_key("user", &reader).source_raw("password = { env = \"DB_PW\" }")
+    });
     ws.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
     let run = ws.run(&["run", "--as-of", "2026-01-15"]);
     psql(&superuser, &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));

@@ -1,22 +1,16 @@
 //! Safety guards with the real binary: a run is compared with the job's last successful
 //! delivery, and a suspicious set is kept locally, recorded as `guarded`, and exits 3.
 
-use crate::support::{Workspace, sqlite};
+use crate::support::{ConfigBuilder, JobBuilder, Workspace, sqlite};
 
 /// A SQLite table `t` with `rows` rows, a query per file in `files`, and one job into `out`.
 fn workspace(guards: &str) -> Workspace {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n\
-             [[job]]\nname = \"j\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"j-{{date}}.zip\"\n\
-             on_failure = [\"sh\", \"-c\", \"cat > hook.json\"]\n{guards}\n\
-             [job.destination]\nkind = \"local\"\npath = \"out\"\n",
-            ws.path("db.sqlite").display()
-        ),
-    );
+    ConfigBuilder::new()
+        .sqlite(&ws.path("db.sqlite"))
+        .job(JobBuilder::csv("j", "q").raw("on_failure = [\"sh\", \"-c\", \"cat > hook.json\"]").raw(guards))
+        .write(&ws);
     ws
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Run, Workspace, sqlite};
+use crate::support::{ConfigBuilder, JobBuilder, Run, Workspace, sqlite};
 
 const AS_OF: &str = "2026-01-15";
 const ZIP: &str = "j-20260115.zip";
@@ -27,16 +27,13 @@ fn workspace(query: &str, extra: &str) -> Workspace {
     sqlite(&db, "CREATE TABLE unused (x integer);");
     ws.write("q/t.sql", &corpus(query));
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\nwork_dir = \"work\"\n\
-             on_failure = [\"sh\", \"-c\", \"cat >> hooks.jsonl\"]\n{extra}\n\
-             [source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n{}",
-            db.display(),
-            crate::support::local_job("j", "q", "out")
-        ),
-    );
+    ConfigBuilder::new()
+        .top("work_dir", "work")
+        .top_raw("on_failure = [\"sh\", \"-c\", \"cat >> hooks.jsonl\"]")
+        .top_raw(extra)
+        .sqlite(&db)
+        .job(JobBuilder::csv("j", "q"))
+        .write(&ws);
     ws
 }
 

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Workspace, sqlite};
+use crate::support::{ConfigBuilder, JobBuilder, Workspace, sqlite};
 
 /// A workspace with a tiny SQLite source and one job `j` into `out`; `job_extra` goes
 /// into the [[job]] table, `top_extra` at the top of the file.
@@ -16,15 +16,11 @@ fn workspace(top_extra: &str, job_extra: &str) -> Workspace {
     sqlite(&db, "CREATE TABLE t (id integer, name text); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
     ws.write("q/t.sql", "SELECT id, name FROM t ORDER BY id");
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n{top_extra}\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n\n\
-             [[job]]\nname = \"j\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"j-{{date}}.zip\"\n{job_extra}\n\
-             [job.destination]\nkind = \"local\"\npath = \"out\"\n",
-            db.display()
-        ),
-    );
+    ConfigBuilder::new()
+        .top_raw(top_extra)
+        .sqlite(&db)
+        .job(JobBuilder::csv("j", "q").raw(job_extra))
+        .write(&ws);
     ws
 }
 

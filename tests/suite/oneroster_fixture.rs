@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names};
+use crate::support::{
+    ConfigBuilder, JobBuilder, Workspace, parse_csv, psql, service, sqlite, unzip_entry, zip_names,
+};
 
 fn shipped_queries() -> String {
     crate::support::repo().join("queries/infinite-campus/oneroster-1.1").display().to_string()
@@ -20,20 +22,19 @@ fn sqlite_fixture() -> PathBuf {
 }
 
 /// A workspace whose one job writes `format` from `queries` into `out`.
-fn workspace(source: &str, queries: &str, format: &str) -> Workspace {
+/// A OneRoster job reading `queries` in `format`; `source` sets up the `[source]`.
+fn workspace(source: impl FnOnce(ConfigBuilder) -> ConfigBuilder, queries: &str, format: &str) -> Workspace {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n{source}\n[[job]]\nname = \"or\"\nqueries = \"{queries}\"\nformat = \"{format}\"\narchive = \"oneroster-{{date}}.zip\"\n\n[job.destination]\nkind = \"local\"\npath = \"out\"\n"
-        ),
-    );
+    source(ConfigBuilder::new())
+        .job(JobBuilder::csv("or", queries).key("format", format).key("archive", "oneroster-{date}.zip"))
+        .write(&ws);
     ws
 }
 
-fn sqlite_source(db: &Path) -> String {
-    format!("[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n", db.display())
+/// A SQLite database file as the source.
+fn sqlite_source(db: &Path) -> impl FnOnce(ConfigBuilder) -> ConfigBuilder + '_ {
+    move |config| config.sqlite(db)
 }
 
 /// Rows of one CSV in the zip, as maps from header to value.
@@ -46,7 +47,7 @@ fn records(zip: &Path, file: &str) -> Vec<HashMap<String, String>> {
 #[test]
 fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
     let db = sqlite_fixture();
-    let ws = workspace(&sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    let ws = workspace(sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
     ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
     let zip = ws.path("out/oneroster-20260115.zip");
     assert_eq!(
@@ -129,7 +130,7 @@ fn row_counts_match_what_the_generator_put_in() {
     let count =
         |key: &str| expected[key].as_u64().unwrap_or_else(|| panic!("expected.json has no {key}")) as usize;
     let db = sqlite_fixture();
-    let ws = workspace(&sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    let ws = workspace(sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
     ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
     let zip = ws.path("out/oneroster-20260115.zip");
     assert_eq!(records(&zip, "orgs.csv").len(), count("orgs"));
@@ -195,15 +196,16 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
     psql(&owner_url, campus_fixture::SCHEMA);
     psql(&owner_url, &crate::support::generated_fixture().0);
     psql(&owner_url, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}"));
-    let pg_source = format!(
-        "[source]\nconnection_string = \"{}\"\nuser = \"{reader}\"\npassword = {{ env = \"DB_PW\" }}\n",
-        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"))
-    );
+    let pg_connection =
+        service("SIS_TEST_PG_CONN").replace("Database=sis_test", &format!("Database={database}"));
+    let pg_source = |config: ConfigBuilder| {
+        config.source(&pg_connection).source_key("user", &reader).source_raw("password = { env = \"DB_PW\" }")
+    };
     let mut results = Vec::new();
     for format in ["oneroster-1.1", "oneroster-1.2"] {
-        let on_sqlite = workspace(&sqlite_source(&db), &shipped_queries(), format);
+        let on_sqlite = workspace(sqlite_source(&db), &shipped_queries(), format);
         on_sqlite.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
-        let mut on_pg = workspace(&pg_source, &shipped_queries(), format);
+        let mut on_pg = workspace(pg_source, &shipped_queries(), format);
         on_pg.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
         results.push((format, on_pg.run(&["run", "--as-of", "2026-01-15"]), on_sqlite, on_pg));
     }
@@ -269,7 +271,7 @@ fn column_mapping_errors_name_the_file_and_column() {
     for (file, sql, message) in cases {
         let saved = std::fs::read_to_string(queries.join(file)).ok();
         std::fs::write(queries.join(file), sql).unwrap();
-        let ws2 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+        let ws2 = workspace(sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
         ws2.run(&["run", "--as-of", "2026-01-15"]).assert_code(1).assert_stderr_contains(message);
         match saved {
             Some(text) => std::fs::write(queries.join(file), text).unwrap(),
@@ -277,7 +279,7 @@ fn column_mapping_errors_name_the_file_and_column() {
         }
     }
     std::fs::remove_file(queries.join("users.sql")).unwrap();
-    let ws3 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+    let ws3 = workspace(sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
     ws3.run(&["run"])
         .assert_code(1)
         .assert_stderr_contains("has no users.sql; a OneRoster set needs users.csv");
@@ -300,7 +302,7 @@ fn a_set_that_fails_validation_is_not_delivered_and_is_kept_with_a_report() {
         "SELECT 'e1' AS sourcedId, 'class-404' AS classSourcedId, 'district-1' AS schoolSourcedId, 'nobody' AS userSourcedId, 'student' AS role",
     )
     .unwrap();
-    let ws2 = workspace(&sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
+    let ws2 = workspace(sqlite_source(&db), &queries.display().to_string(), "oneroster-1.1");
     let run = ws2.run(&["run", "--as-of", "2026-01-15"]);
     run.assert_code(1)
         .assert_stderr_contains(

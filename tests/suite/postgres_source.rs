@@ -1,7 +1,7 @@
 //! The pipeline against a real PostgreSQL server through the psqlODBC (Unicode) driver,
 //! connecting as a role whose password contains `;`, `}`, `{`, `=` and a space.
 
-use crate::support::{Workspace, parse_csv, psql, service, unzip_entry};
+use crate::support::{ConfigBuilder, JobBuilder, Workspace, parse_csv, psql, service, unzip_entry};
 
 /// A workspace whose config connects to the test PostgreSQL as the read-only role.
 fn workspace(extra_source: &str) -> Workspace {
@@ -19,14 +19,13 @@ fn workspace_with(connection_string: &str, extra_source: &str, locale: Option<&s
     }
     std::fs::create_dir_all(ws.path("out")).unwrap();
     std::fs::create_dir_all(ws.path("q")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\n[source]\nconnection_string = \"{connection_string}\"\nuser = \"{}\"\npassword = {{ env = \"SIS_TEST_DB_PASSWORD\" }}\n{extra_source}\n{}",
-            service("SIS_TEST_PG_READER_USER"),
-            crate::support::local_job("pg", "q", "out")
-        ),
-    );
+    ConfigBuilder::new()
+        .source(connection_string)
+        .source_key("user", &service("SIS_TEST_PG_READER_USER"))
+        .source_raw("password = { env = \"SIS_TEST_DB_PASSWORD\" }")
+        .source_raw(extra_source)
+        .job(JobBuilder::csv("pg", "q"))
+        .write(&ws);
     ws
 }
 

@@ -2,7 +2,7 @@
 //! local folder: awkward values, the as-of parameter, write refusal, truncation, dry run,
 //! --keep, BOM and line endings.
 
-use crate::support::{Workspace, parse_csv, sqlite, unzip_entry, zip_names};
+use crate::support::{ConfigBuilder, JobBuilder, Workspace, parse_csv, sqlite, unzip_entry, zip_names};
 
 /// A workspace with a SQLite database `db.sqlite` holding `setup`, a query folder `q`
 /// and a config whose only job writes into `out`.
@@ -12,13 +12,12 @@ fn workspace(setup: &str, extra_source: &str, extra_job: &str) -> Workspace {
     sqlite(&db, setup);
     std::fs::create_dir_all(ws.path("out")).unwrap();
     std::fs::create_dir_all(ws.path("q")).unwrap();
-    ws.write(
-        "config.toml",
-        &format!(
-            "history_file = \"history.jsonl\"\nwork_dir = \"work\"\n[source]\nconnection_string = \"Driver=SQLite3;Database={}\"\n{extra_source}\n[[job]]\nname = \"t\"\nqueries = \"q\"\nformat = \"csv\"\narchive = \"t-{{date}}.zip\"\n{extra_job}\n[job.destination]\nkind = \"local\"\npath = \"out\"\n",
-            db.display()
-        ),
-    );
+    ConfigBuilder::new()
+        .top("work_dir", "work")
+        .sqlite(&db)
+        .source_raw(extra_source)
+        .job(JobBuilder::csv("t", "q").raw(extra_job))
+        .write(&ws);
     ws
 }
 

@@ -181,9 +181,7 @@ pub fn sqlite(db: &Path, sql: &str) -> String {
 
 /// The `[[job]]` block for a CSV job with a local destination.
 pub fn local_job(name: &str, queries: &str, out: &str) -> String {
-    format!(
-        "[[job]]\nname = \"{name}\"\nqueries = \"{queries}\"\nformat = \"csv\"\narchive = \"{name}-{{date}}.zip\"\n\n[job.destination]\nkind = \"local\"\npath = \"{out}\"\n"
-    )
+    JobBuilder::csv(name, queries).local(out).render()
 }
 
 /// The seeded Campus-like district (300 students, seed 1) from the fixture crate
@@ -285,4 +283,144 @@ impl Drop for Sshd {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A TOML string literal of `text` (quoted and escaped as TOML requires).
+pub fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// A test's config file, built key by key instead of formatted by hand. String values are
+/// quoted by the builder; `*_raw` takes TOML lines as they are (other value types, or a
+/// test's own extra keys).
+pub struct ConfigBuilder {
+    top: Vec<String>,
+    source: Vec<String>,
+    jobs: Vec<JobBuilder>,
+}
+
+impl ConfigBuilder {
+    /// `history_file = "history.jsonl"` beside the config, and nothing else yet.
+    pub fn new() -> ConfigBuilder {
+        ConfigBuilder { top: Vec::new(), source: Vec::new(), jobs: Vec::new() }
+            .top("history_file", "history.jsonl")
+    }
+
+    pub fn top(mut self, key: &str, value: &str) -> ConfigBuilder {
+        self.top.push(format!("{key} = {}", toml_string(value)));
+        self
+    }
+
+    pub fn top_raw(mut self, lines: &str) -> ConfigBuilder {
+        self.top.push(lines.trim_end().to_string());
+        self
+    }
+
+    /// The source: `connection_string` (and whatever `source_raw` adds).
+    pub fn source(mut self, connection_string: &str) -> ConfigBuilder {
+        self.source.push(format!("connection_string = {}", toml_string(connection_string)));
+        self
+    }
+
+    /// A SQLite database file as the source.
+    pub fn sqlite(self, db: &Path) -> ConfigBuilder {
+        self.source(&format!("Driver=SQLite3;Database={}", db.display()))
+    }
+
+    pub fn source_key(mut self, key: &str, value: &str) -> ConfigBuilder {
+        self.source.push(format!("{key} = {}", toml_string(value)));
+        self
+    }
+
+    pub fn source_raw(mut self, lines: &str) -> ConfigBuilder {
+        self.source.push(lines.trim_end().to_string());
+        self
+    }
+
+    pub fn job(mut self, job: JobBuilder) -> ConfigBuilder {
+        self.jobs.push(job);
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for line in self.top.iter().filter(|l| !l.is_empty()) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if !self.source.is_empty() {
+            out.push_str("\n[source]\n");
+            for line in self.source.iter().filter(|l| !l.is_empty()) {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        for job in &self.jobs {
+            out.push_str(&job.render());
+        }
+        out
+    }
+
+    /// Writes the config as the workspace's `config.toml`.
+    pub fn write(&self, ws: &Workspace) -> PathBuf {
+        ws.write("config.toml", &self.render())
+    }
+}
+
+/// One `[[job]]` of a [`ConfigBuilder`].
+pub struct JobBuilder {
+    keys: Vec<String>,
+    destination: Vec<String>,
+}
+
+impl JobBuilder {
+    /// A plain-CSV job `name` reading `queries`, zipped as `NAME-{date}.zip` into the local
+    /// folder `out`.
+    pub fn csv(name: &str, queries: &str) -> JobBuilder {
+        JobBuilder { keys: Vec::new(), destination: Vec::new() }
+            .key("name", name)
+            .key("queries", queries)
+            .key("format", "csv")
+            .key("archive", &format!("{name}-{{date}}.zip"))
+            .local("out")
+    }
+
+    /// Sets (or replaces) a string key of the job.
+    pub fn key(mut self, key: &str, value: &str) -> JobBuilder {
+        let prefix = format!("{key} = ");
+        self.keys.retain(|line| !line.starts_with(&prefix));
+        self.keys.push(format!("{prefix}{}", toml_string(value)));
+        self
+    }
+
+    pub fn raw(mut self, lines: &str) -> JobBuilder {
+        self.keys.push(lines.trim_end().to_string());
+        self
+    }
+
+    /// Delivers to the local folder `path`.
+    pub fn local(mut self, path: &str) -> JobBuilder {
+        self.destination = vec!["kind = \"local\"".to_string(), format!("path = {}", toml_string(path))];
+        self
+    }
+
+    /// The destination's keys as TOML lines (an SFTP destination, say).
+    pub fn destination_raw(mut self, lines: &str) -> JobBuilder {
+        self.destination = vec![lines.trim_end().to_string()];
+        self
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from("\n[[job]]\n");
+        for line in self.keys.iter().filter(|l| !l.is_empty()) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str("\n[job.destination]\n");
+        for line in &self.destination {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
 }
