@@ -347,3 +347,15 @@ fn history_shows_each_start_in_its_jobs_time_zone() {
     run.assert_ok();
     assert!(run.stdout.contains("2026-11-23 01:30:00 CET "), "the server's zone: {}", run.stdout);
 }
+
+/// The README's first configuration is a whole config: `sis-extract config` accepts it as
+/// written (its secrets need not be set for that).
+#[test]
+fn the_readmes_first_configuration_is_accepted() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = readme.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let ws = crate::support::Workspace::new();
+    ws.write("config.toml", block);
+    let run = ws.run(&["config"]);
+    assert_eq!(run.code, 0, "the README's config:\n{block}\n{}", run.both());
+}
