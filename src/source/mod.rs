@@ -38,6 +38,9 @@ use connection_string::full_connection_string;
 use explain::explain_connect_error;
 pub use explain::first_line;
 
+/// Set on every SQL Server session, whatever the driver's defaults (see [`Source::connect`]).
+pub const SQL_SERVER_SESSION_SETTINGS: &str = "SET QUOTED_IDENTIFIER ON; SET ANSI_NULLS ON";
+
 /// An open, read-only database connection.
 pub struct Source {
     connection: Connection<'static>,
@@ -135,6 +138,15 @@ impl Source {
             dialect,
         };
         source.enforce_read_only()?;
+        if dialect == SqlDialect::SqlServer {
+            // The shipped Campus queries quote the table "identity" (a T-SQL keyword) with
+            // double quotes, which SQL Server reads as an identifier only while
+            // QUOTED_IDENTIFIER is ON. Microsoft's drivers turn it on; some FreeTDS set-ups
+            // do not, and then `JOIN "identity"` is a syntax error. ANSI_NULLS likewise.
+            source.connection.execute(SQL_SERVER_SESSION_SETTINGS, (), None).map_err(|e| {
+                anyhow!("setting up the SQL Server session ({SQL_SERVER_SESSION_SETTINGS}): {e}")
+            })?;
+        }
         if dialect == SqlDialect::Sqlite && !source.sqlite_extensions_refused() {
             tracing::warn!(
                 guard_installed = guarded_sqlite,

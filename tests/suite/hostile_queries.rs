@@ -388,3 +388,39 @@ fn linked_and_oversized_query_files_are_refused_without_echoing_them() {
     ws.write("q/big.sql", &big);
     ws.run(&["run"]).assert_code(1).assert_stderr_contains("over the limit of 1048576");
 }
+
+/// The shipped Campus queries quote `"identity"` (a T-SQL keyword) with double quotes.
+/// SQL Server reads that as an identifier only with QUOTED_IDENTIFIER ON; with it OFF (some
+/// FreeTDS set-ups) the token is a string and the query fails. So sis-extract sets it ON
+/// for every SQL Server session. SQL Server cannot run here, and sqlparser's T-SQL grammar
+/// has no QUOTED_IDENTIFIER switch (it accepts `JOIN 'identity'` too), so this checks the
+/// text: which shipped queries rely on it, and that the session setting is there.
+#[test]
+fn the_shipped_t_sql_needs_quoted_identifier_on_which_every_sql_server_session_gets() {
+    use sqlparser::dialect::MsSqlDialect;
+    use sqlparser::parser::Parser;
+    let folder = crate::support::repo().join("queries/infinite-campus/oneroster-1.1");
+    let mut relying = Vec::new();
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sql = text.replace('?', "'2026-01-15'");
+        assert!(Parser::parse_sql(&MsSqlDialect {}, &sql).is_ok(), "{} parses as T-SQL", path.display());
+        let code: String =
+            sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        if code.contains("\"identity\"") {
+            relying.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    relying.sort();
+    assert_eq!(
+        relying,
+        ["demographics.sql", "enrollments.sql", "users.sql"],
+        "queries that quote \"identity\""
+    );
+    assert_eq!(
+        sis_extract::source::SQL_SERVER_SESSION_SETTINGS,
+        "SET QUOTED_IDENTIFIER ON; SET ANSI_NULLS ON",
+        "every SQL Server session turns QUOTED_IDENTIFIER on for {relying:?}"
+    );
+}
