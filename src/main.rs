@@ -204,6 +204,14 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
 }
 
 /// `init --vendor NAME`: writes the vendor's commented profile, never over an existing file.
+/// Printed by `init`: ids are what a receiver matches records on.
+const IDS_WARNING: &str = "WARNING: if this vendor already receives this district's roster (from Campus's own \
+OneRoster feed or another extract), compare the sourcedIds before the first run: sis-extract \
+sends personGUID for users and schoolGUID for schools (as Campus's feed usually does) and \
+integer-based ids for classes, courses, terms and enrollments (see docs/oneroster.md, \
+\"Ids and what a vendor already has\"). Changed ids make the vendor create every user and class \
+a second time.";
+
 fn init(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
     let path = args.output.clone().unwrap_or_else(|| cli.config.clone());
     if path.exists() && !args.force {
@@ -222,6 +230,8 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<ExitCode> {
             path.display()
         );
     }
+    // Not silenced by -q: getting this wrong duplicates every user and class at the vendor.
+    eprintln!("{}", IDS_WARNING);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -205,3 +205,24 @@ fn old_dry_run_folders_are_removed_at_the_start_of_a_run() {
     third.assert_ok();
     assert!(second.exists() && kept_folder(&third.stdout).exists());
 }
+
+/// `init` warns that ids decide whether the vendor sees the same records or a second copy
+/// of every user and class, even under `-q`.
+#[test]
+fn init_warns_that_changed_ids_duplicate_records_at_the_vendor() {
+    for quiet in [false, true] {
+        let ws = Workspace::new();
+        let mut args = vec!["init", "--vendor", "schoolstatus"];
+        if quiet {
+            args.insert(0, "-q");
+        }
+        let run = ws.run(&args);
+        run.assert_ok();
+        assert!(
+            run.stderr.contains("WARNING: if this vendor already receives this district's roster"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("a second time"), "{}", run.stderr);
+    }
+}
