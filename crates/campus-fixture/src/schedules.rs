@@ -353,6 +353,26 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
             }
         }
     }
+    // Other section staff (staffType 'N', here the school's instructional aide on every
+    // ninth active section that has teachers): Campus keeps them in SectionStaffHistory,
+    // but only 'P' and 'T' teach. They get no teacher enrollment and keep their own role,
+    // so nothing is added to the expected counts.
+    for sec in sections(plan) {
+        if !section_active(plan, &sec) || sec.id() % 9 != 0 || staff_rows(plan, &sec).is_empty() {
+            continue;
+        }
+        w.row()
+            .int(id)
+            .int(sec.id())
+            .int(sec.trial())
+            .int(plan.staff_pid(sec.cal.school, Role::Aide))
+            .text("N")
+            .null()
+            .null()
+            .stamp(YEAR_START[sec.cal.year].plus(-20), 11 * 60 + id % 60)
+            .end()?;
+        id += 1;
+    }
     Ok(())
 }
 

@@ -9,7 +9,9 @@
 --     beginDate / endDate = Roster.startDate / endDate of that row. A NULL date (Campus
 --     meaning: from the start, or open) falls back to the first start / last end date of
 --     the terms the section is placed in, then to the Calendar dates.
---   * teachers: one per (section, person) from SectionStaffHistory.
+--   * teachers: one per (section, person) from SectionStaffHistory rows of staffType P
+--     (primary teacher) or T (teacher); other section staff (an aide listed on a section)
+--     get no teacher enrollment, as in Campus's own feed.
 --     sourcedId = prefix enr-t- plus the lowest SectionStaffHistory.historyID of the current
 --     rows of that person in that section (history rows repeat a person, e.g. a duplicated
 --     primary row). role = teacher, primary = 1 when any of those rows has staffType = P
@@ -109,7 +111,8 @@ tch AS (
     FROM SectionStaffHistory h
     JOIN sec ON sec.sectionID = h.sectionID
             AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
-    WHERE (h.startDate IS NULL OR h.startDate <= ?)
+    WHERE h.staffType IN ('P', 'T')
+      AND (h.startDate IS NULL OR h.startDate <= ?)
       AND (h.endDate IS NULL OR h.endDate >= ?)
 ),
 enr AS (

@@ -12,8 +12,9 @@
 --     primary first, then the latest startDate, then the highest enrollmentID. The tool maps
 --     the value to a CEDS code.
 --   * teacher: teaches an included section on the as-of date (SectionStaffHistory row of the
---     active trial, date window, any staffType), the same rule as the teacher rows of
---     enrollments.sql.
+--     active trial, date window, staffType P (primary teacher) or T (teacher): other
+--     section staff, such as aides listed on a section, do not teach), the same rule as
+--     the teacher rows of enrollments.sql.
 --   * staff with an EmploymentAssignment current on the as-of date at an included school:
 --     administrator when the assignment has supervisor = 1, else teacher when it has
 --     teacher = 1, else aide (e.g. paraprofessionals).
@@ -119,7 +120,8 @@ tch AS (
     JOIN sec ON sec.sectionID = h.sectionID
             AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
     JOIN ppl ON ppl.personID = h.personID
-    WHERE (h.startDate IS NULL OR h.startDate <= ?)
+    WHERE h.staffType IN ('P', 'T')
+      AND (h.startDate IS NULL OR h.startDate <= ?)
       AND (h.endDate IS NULL OR h.endDate >= ?)
 ),
 asg AS (
