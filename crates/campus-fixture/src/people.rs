@@ -69,6 +69,9 @@ pub(crate) struct Assignment {
     pub(crate) title: &'static str,
     pub(crate) teacher: bool,
     pub(crate) supervisor: bool,
+    /// A non-teaching staff flag other than supervisor (Campus has counselor, health,
+    /// specialEd, program, behavior, rti, advisor, foodService…): the column it sets.
+    pub(crate) flag: Option<&'static str>,
     pub(crate) start: Date,
     pub(crate) end: Option<Date>,
 }
@@ -151,6 +154,7 @@ pub(crate) fn staff_person(plan: &Plan, s: usize, idx: u32) -> StaffRec {
         title,
         teacher,
         supervisor,
+        flag: None,
         start,
         end: None,
     };
@@ -164,6 +168,11 @@ pub(crate) fn staff_person(plan: &Plan, s: usize, idx: u32) -> StaffRec {
         },
         Role::Co if school.level == Level::Elem => asg("Paraprofessional", false, false, since),
         Role::Co => asg("Special Education Teacher", true, false, since),
+        // A high school's counselor: Campus's own feed makes any non-teaching flag an
+        // administrator; sis-extract once sent counselors as aides.
+        Role::Aide if school.level == Level::High => {
+            Assignment { flag: Some("counselor"), ..asg("School Counselor", false, false, since) }
+        }
         Role::Aide => asg("Instructional Aide", false, false, since),
         Role::Replacement => asg("Teacher", true, false, BREAK_END),
         Role::FutureHire => asg("Teacher", true, false, LATER_HIRE),
@@ -618,11 +627,12 @@ pub(crate) fn write_employment(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> 
                     .text(a.title)
                     .flag(a.teacher)
                     .flag(a.supervisor)
+                    .flag(a.flag == Some("counselor"))
                     .end()?;
                 id += 1;
                 if current(Some(a.start), a.end) && !plan.schools[a.school].online {
                     rows_at.push(a.school);
-                    let priority = match (a.supervisor, a.teacher) {
+                    let priority = match (a.supervisor || a.flag.is_some(), a.teacher) {
                         (true, _) => 3,
                         (false, true) => 4,
                         (false, false) => 5,

@@ -177,6 +177,7 @@ pub(crate) const T_ASSIGNMENT: Table = Table {
         c("title", 50),
         c("teacher", 0),
         c("supervisor", 0),
+        c("counselor", 0),
     ],
 };
 pub(crate) const T_ENROLLMENT: Table = Table {

@@ -16,8 +16,10 @@
 --     section staff, such as aides listed on a section, do not teach), the same rule as
 --     the teacher rows of enrollments.sql.
 --   * staff with an EmploymentAssignment current on the as-of date at an included school:
---     administrator when the assignment has supervisor = 1, else teacher when it has
---     teacher = 1, else aide (e.g. paraprofessionals).
+--     administrator when the assignment has any non-teaching flag (supervisor, counselor,
+--     health, specialEd, program, behavior, rti, advisor, foodService: Campus's own feed
+--     maps each to administrator), else teacher when it has teacher = 1, else aide (e.g.
+--     paraprofessionals).
 --     orgSourcedIds of a staff user = the schools of their included sections plus the schools
 --     of their current assignments at included schools.
 --   * guardian: RelatedPair.personID2 of a pair with guardian = 1, current on the as-of date
@@ -127,7 +129,11 @@ tch AS (
 asg AS (
     SELECT ea.personID,
            ea.schoolID,
-           CASE WHEN COALESCE(ea.supervisor, 0) = 1 THEN 3
+           CASE WHEN COALESCE(ea.supervisor, 0) = 1 OR COALESCE(ea.counselor, 0) = 1
+                  OR COALESCE(ea.health, 0) = 1 OR COALESCE(ea.specialEd, 0) = 1
+                  OR COALESCE(ea.program, 0) = 1 OR COALESCE(ea.behavior, 0) = 1
+                  OR COALESCE(ea.rti, 0) = 1 OR COALESCE(ea.advisor, 0) = 1
+                  OR COALESCE(ea.foodService, 0) = 1 THEN 3
                 WHEN COALESCE(ea.teacher, 0) = 1 THEN 4
                 ELSE 5 END AS pri
     FROM EmploymentAssignment ea
