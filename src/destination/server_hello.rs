@@ -122,13 +122,16 @@ fn text(bytes: &[u8], max: usize) -> String {
 pub struct Recorder<S> {
     inner: S,
     record: Arc<Mutex<Vec<u8>>>,
+    /// Set once the record holds [`RECORD_LIMIT`] bytes: from then on a read (the whole
+    /// upload goes through here) costs no lock.
+    full: bool,
 }
 
 impl<S> Recorder<S> {
     /// The stream, and a handle on what it will have read.
     pub fn new(inner: S) -> (Self, Arc<Mutex<Vec<u8>>>) {
         let record = Arc::new(Mutex::new(Vec::new()));
-        (Recorder { inner, record: record.clone() }, record)
+        (Recorder { inner, record: record.clone(), full: false }, record)
     }
 }
 
@@ -140,13 +143,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Recorder<S> {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
+        if let Poll::Ready(Ok(())) = polled
+            && !self.full
+        {
             let mut record = self.record.lock().expect("not poisoned");
             let room = RECORD_LIMIT.saturating_sub(record.len());
-            if room > 0 {
-                let new = &buf.filled()[before..];
-                record.extend_from_slice(&new[..new.len().min(room)]);
-            }
+            let new = &buf.filled()[before..];
+            record.extend_from_slice(&new[..new.len().min(room)]);
+            let full = record.len() >= RECORD_LIMIT;
+            drop(record);
+            self.full = full;
         }
         polled
     }
