@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Sshd, Workspace, psql, service, sqlite};
+use crate::support::{Sshd, Workspace, listing, psql, service, sqlite};
 
 const OLD: &[u8] = b"last night's zip";
 
@@ -73,15 +73,6 @@ fn sftp_workspace_on(remote_dir: &str, rows: u32, port: u16) -> Workspace {
     );
     ws.set_env("PW", &service("SIS_TEST_SSH_PASSWORD"));
     ws
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{Workspace, service, sqlite};
+use crate::support::{Workspace, listing, service, sqlite};
 
 /// An empty remote folder for one test, owned by the SFTP user; returns (absolute path,
 /// path relative to the user's login folder).
@@ -58,15 +58,6 @@ fn password_ws(remote_dir: &str, pin: &str, extra: &str) -> Workspace {
 
 fn pinned() -> String {
     format!("host_key = \"{}\"", service("SIS_TEST_SSH_HOSTKEY_ED25519"))
-}
-
-fn listing(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

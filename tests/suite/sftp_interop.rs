@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Run, Workspace, service, sqlite};
+use crate::support::{Run, Workspace, listing, service, sqlite};
 
 /// The archive name: fixed (no `{date}`), so the second night replaces the first.
 const ARCHIVE: &str = "roster.zip";
@@ -645,15 +645,6 @@ fn assert_ok(run: &Run, what: &str, target: &Target) {
         run.stderr,
         target.server.log_tail()
     );
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// `check` by password and by key file, a first night by password, a second night by key

@@ -424,3 +424,13 @@ impl JobBuilder {
         out
     }
 }
+
+/// The names in `dir`, sorted (what a vendor would see in its folder).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
