@@ -125,6 +125,8 @@ mod tests {
             attempts: 1,
             forced: false,
             guard_reasons: Vec::new(),
+            consistency: None,
+            extract_retries: 0,
         }
     }
 

@@ -64,6 +64,16 @@ pub struct RunRecord {
     /// Why the guards tripped (for `guarded` and forced runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guard_reasons: Vec<String>,
+    /// Whether the queries read one snapshot or each their own moment, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
+    /// Extracts read again after a transient database failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub extract_retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RunRecord {
@@ -87,6 +97,8 @@ impl RunRecord {
             attempts: 0,
             forced: false,
             guard_reasons: Vec::new(),
+            consistency: None,
+            extract_retries: 0,
         }
     }
 }
@@ -281,6 +293,8 @@ mod tests {
             attempts: 1,
             forced: false,
             guard_reasons: Vec::new(),
+            consistency: None,
+            extract_retries: 0,
         }
     }
 

@@ -324,6 +324,14 @@ fn print_report(report: &pipeline::RunReport) {
     for file in &report.files {
         let _ = writeln!(out, "  {:<28} {:>10} rows  {:>12} bytes", file.file, file.rows, file.bytes);
     }
+    let _ = writeln!(out, "  database read: {}", report.consistency);
+    if report.extract_retries > 0 {
+        let _ = writeln!(
+            out,
+            "  read again {} time(s) after a transient database failure (see the log)",
+            report.extract_retries
+        );
+    }
     let _ = writeln!(out, "  safety guards: {}", report.guard_note);
     let _ = writeln!(out, "  run {} recorded in the history", report.run_id);
     if let Some(kept) = &report.kept {

@@ -48,6 +48,10 @@ pub struct RunReport {
     pub kept: Option<PathBuf>,
     /// What the safety guards compared the set with, in words.
     pub guard_note: String,
+    /// Whether the queries read one snapshot or each their own moment, and why.
+    pub consistency: String,
+    /// Extracts retried after a transient database failure.
+    pub extract_retries: u32,
 }
 
 /// Everything known about a run so far, so that a failure is recorded as fully as a success.
@@ -62,6 +66,8 @@ struct Progress {
     guard_note: String,
     guard_reasons: Vec<String>,
     forced: bool,
+    consistency: Option<String>,
+    extract_retries: u32,
 }
 
 pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
@@ -91,6 +97,8 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         guard_note: String::new(),
         guard_reasons: Vec::new(),
         forced: false,
+        consistency: None,
+        extract_retries: 0,
     };
     tracing::info!(%as_of, dry_run = options.dry_run, "run started");
 
@@ -135,6 +143,8 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         dry_run: options.dry_run,
         kept,
         guard_note: progress.guard_note,
+        consistency: progress.consistency.unwrap_or_default(),
+        extract_retries: progress.extract_retries,
     })
 }
 
@@ -167,6 +177,8 @@ fn history_record(
         attempts: progress.delivery.as_ref().map_or(0, |d| d.attempts),
         forced: progress.forced,
         guard_reasons: progress.guard_reasons.clone(),
+        consistency: progress.consistency.clone(),
+        extract_retries: progress.extract_retries,
     }
 }
 
@@ -209,13 +221,10 @@ fn execute(
     let queries = load_and_vet_queries(job)?;
     let work = WorkDir::create(config, job, progress)?;
     let set_dir = work.path().join("set");
-    crate::fsutil::create_private_dir(&set_dir)?;
     // The zip's entries are compressed on other threads while the files are written;
     // entries made ahead and any made at the end carry the same time stamp.
     let zip_time = job.now_local();
-    let entries = archive::EntryStore::new(&work.path().join("entries"), zip_time)?;
-
-    let produced = extract_set(config, job, &queries, &set_dir, &entries, progress)?;
+    let (produced, entries) = extract_with_retries(config, job, &queries, &work, zip_time, progress)?;
     let work = validate_set(job, options, work, &set_dir, &produced)?;
     let work = apply_guards(config, job, options, work, &history_records, &produced, progress)?;
     let archive = zip_set(&work, &produced, zip_time, entries, progress)?;
@@ -236,7 +245,66 @@ fn load_and_vet_queries(job: &Job) -> Result<Vec<SqlFile>> {
     Ok(queries)
 }
 
-/// Connects read-only and writes one file per query (plain CSV, or the OneRoster set).
+/// [`extract_set`], again from a new connection and an empty set folder after a
+/// transient database failure (a deadlock victim, a lost connection), at most
+/// `source.retries` times, waiting `source.retry_delay` and then twice as long each time.
+/// The whole set is read again: a snapshot cannot be resumed halfway.
+fn extract_with_retries(
+    config: &Config,
+    job: &Job,
+    queries: &[SqlFile],
+    work: &WorkDir,
+    zip_time: chrono::NaiveDateTime,
+    progress: &mut Progress,
+) -> Result<(Vec<PathBuf>, archive::EntryStore)> {
+    let set_dir = work.path().join("set");
+    let mut delay = config.source.retry_delay;
+    for attempt in 0.. {
+        let entries_dir = work.path().join(format!("entries-{attempt}"));
+        crate::fsutil::create_private_dir(&set_dir)?;
+        let entries = archive::EntryStore::new(&entries_dir, zip_time)?;
+        progress.files.clear();
+        match extract_set(config, job, queries, &set_dir, &entries, progress) {
+            Ok(produced) => return Ok((produced, entries)),
+            Err(e) if crate::source::is_transient_failure(&e) && attempt < config.source.retries => {
+                tracing::warn!(
+                    attempt = attempt + 1,
+                    retries = config.source.retries,
+                    "a transient database failure stopped the extract: {e:#}; reading the whole set again \
+                     from a new connection in {}s",
+                    delay.as_secs()
+                );
+                drop(entries);
+                for dir in [&set_dir, &entries_dir] {
+                    match std::fs::remove_dir_all(dir) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(e)
+                                .with_context(|| format!("clearing {} for the retry", dir.display()));
+                        }
+                        _ => {}
+                    }
+                }
+                progress.extract_retries += 1;
+                crate::stop::sleep(delay)?;
+                delay = delay.saturating_mul(2);
+            }
+            Err(e) if crate::source::is_transient_failure(&e) => {
+                return Err(e.context(format!(
+                    "the extract stopped on a transient database failure {} time(s), and source.retries = {} \
+                     allows no more; nothing was delivered. If it keeps happening, run at a quieter hour or ask \
+                     the database administrator what ends the session",
+                    attempt + 1,
+                    config.source.retries
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Connects read-only, starts the job's consistent read, and writes one file per query
+/// (plain CSV, or the OneRoster set).
 fn extract_set(
     config: &Config,
     job: &Job,
@@ -247,16 +315,21 @@ fn extract_set(
 ) -> Result<Vec<PathBuf>> {
     let stage = Instant::now();
     crate::stop::check()?;
-    let source = Source::connect(&config.source)?;
+    let mut source = Source::connect(&config.source, &format!("job {}", job.name))?;
     tracing::info!(
         dbms = source.dbms.as_str(),
         elapsed_ms = stage.elapsed().as_millis() as u64,
         "connected read-only"
     );
-    match job.format.oneroster_version() {
+    let consistency = source.begin_consistent_read(job.consistency, &job.name)?;
+    tracing::info!(consistency = consistency.as_str(), "the queries read the database");
+    progress.consistency = Some(consistency);
+    let produced = match job.format.oneroster_version() {
         None => write_csv_files(&source, queries, job, set_dir, entries, progress),
         Some(version) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
-    }
+    }?;
+    source.end_consistent_read()?;
+    Ok(produced)
 }
 
 /// A OneRoster set must pass validation, or it is kept (with its report) and not delivered.

@@ -85,6 +85,20 @@ pub fn check() -> Result<(), Interrupted> {
     }
 }
 
+/// Waits `duration` (a retry's back-off), and stops waiting at once when a stop is asked
+/// for, with [`check`]'s error.
+pub fn sleep(duration: std::time::Duration) -> Result<(), Interrupted> {
+    let until = std::time::Instant::now() + duration;
+    loop {
+        check()?;
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
+    }
+}
+
 /// Installs the handler (once per process) and sets what a first signal does.
 pub fn install(mode: Mode) -> Result<()> {
     INTERRUPT_RUNS.store(mode == Mode::InterruptRuns, Ordering::SeqCst);

@@ -18,6 +18,9 @@ pub fn diagnose(config: &SourceConfig, jobs: &[&crate::config::Job], chain: &mut
     if !chain.record(read_only_step(&source)) {
         return;
     }
+    if !chain.record(consistency_step(&source, jobs)) {
+        return;
+    }
     for job in jobs {
         let started = Instant::now();
         let queries = match crate::query::load_dir(&job.queries) {
@@ -71,7 +74,7 @@ fn driver_step(config: &SourceConfig) -> Step {
 /// The login, as the run does it (read-only, the same connection string).
 fn login_step(config: &SourceConfig, chain: &mut Chain) -> Option<Source> {
     let started = Instant::now();
-    let source = match Source::connect(config) {
+    let source = match Source::connect(config, "check") {
         Ok(source) => source,
         Err(error) => {
             let detail = driver_message(&error).unwrap_or_else(|| error.to_string());
@@ -109,6 +112,49 @@ fn read_only_step(source: &Source) -> Step {
             started,
         ),
     }
+}
+
+/// Whether each job's queries would read one snapshot, and a job that insists on one
+/// where the database has none fails here rather than at night.
+fn consistency_step(source: &Source, jobs: &[&crate::config::Job]) -> Step {
+    use crate::config::Consistency;
+    use crate::source::SnapshotSupport;
+    let started = Instant::now();
+    let support = match source.snapshot_support() {
+        Ok(support) => support,
+        Err(e) => {
+            return Step::fail(
+                "consistency",
+                secret::redact_external(&format!("{e:#}")),
+                "the account may not read sys.databases; a run will read each query on its own unless a job sets consistency = \"snapshot\"",
+                started,
+            );
+        }
+    };
+    let mut lines = Vec::new();
+    for job in jobs {
+        let line = match (&support, job.consistency) {
+            (_, Consistency::PerQuery) => "per query (consistency = \"per-query\")".to_string(),
+            (SnapshotSupport::Available { how }, _) => format!("snapshot: {how}"),
+            (SnapshotSupport::Unavailable { why }, Consistency::Snapshot) => {
+                return Step::fail(
+                    "consistency",
+                    format!("job {} asks for consistency = \"snapshot\", but {why}", job.name),
+                    "ask the database administrator to allow snapshot isolation (SQL Server: ALTER DATABASE … SET ALLOW_SNAPSHOT_ISOLATION ON), or set consistency = \"per-query\" for this job",
+                    started,
+                );
+            }
+            (SnapshotSupport::Unavailable { why }, _) => format!("per query: {why}"),
+        };
+        lines.push(format!("job {}: {line}", job.name));
+    }
+    if lines.is_empty() {
+        lines.push(match support {
+            SnapshotSupport::Available { how } => format!("snapshot available: {how}"),
+            SnapshotSupport::Unavailable { why } => format!("no snapshot: {why}"),
+        });
+    }
+    Step::pass("consistency", lines.join("; "), started)
 }
 
 /// One query prepared and described (never run), its columns checked against the

@@ -95,6 +95,29 @@ pub struct SourceConfig {
     pub memory_budget: u64,
     /// Characters allowed per value of a column whose declared size is unbounded or larger.
     pub max_text_length: usize,
+    /// SQL Server: how long a query waits for a lock held by the SIS before it gives up
+    /// (`SET LOCK_TIMEOUT`), so that sis-extract, never the SIS application, waits.
+    #[serde(serialize_with = "serialize_duration")]
+    pub lock_timeout: Duration,
+    /// How many times a transient database failure (a deadlock victim, a lost
+    /// connection) is retried, the whole extract from a new connection each time.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each further one.
+    #[serde(serialize_with = "serialize_duration")]
+    pub retry_delay: Duration,
+}
+
+/// Whether a job's queries see the database at one moment or each at its own.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Consistency {
+    /// A snapshot where the database offers one, else per query (said in the report).
+    #[default]
+    Auto,
+    /// One snapshot for all the job's queries, or the run fails.
+    Snapshot,
+    /// Each query sees the database as it is when that query starts.
+    PerQuery,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +178,8 @@ pub struct Job {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub on_failure: Vec<String>,
     pub guards: Guards,
+    /// Whether the job's queries run in one snapshot (see [`Consistency`]).
+    pub consistency: Consistency,
     pub destination: Destination,
 }
 

@@ -27,6 +27,9 @@ pub(super) struct RawSource {
     pub(super) query_timeout: Option<DurationValue>,
     pub(super) memory_budget: Option<ByteSize>,
     pub(super) max_text_length: Option<BoundedInt<1, 1_048_576>>,
+    pub(super) lock_timeout: Option<DurationValue>,
+    pub(super) retries: Option<BoundedInt<0, 5>>,
+    pub(super) retry_delay: Option<DurationValue>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +48,7 @@ pub(super) struct RawJob {
     pub(super) catch_up: Option<bool>,
     pub(super) on_failure: Option<Vec<String>>,
     pub(super) guards: Option<RawGuards>,
+    pub(super) consistency: Option<Consistency>,
     pub(super) destination: RawDestination,
 }
 

@@ -258,6 +258,25 @@ pub(super) fn validate_source(
         // faults and cache misses, and the driver already fetches ahead on its own.
         memory_budget: raw.memory_budget.map_or(16 * 1024 * 1024, |b| b.0),
         max_text_length: raw.max_text_length.map_or(4000, |n| n.0 as usize),
+        // Long enough for the SIS's own short transactions to finish, short enough that a
+        // nightly extract stuck behind a long one gives up and is retried.
+        lock_timeout: checked_duration(
+            "source.lock_timeout",
+            raw.lock_timeout.map_or(Duration::from_secs(30), |d| d.0),
+            false,
+            Duration::ZERO,
+            hour,
+            "",
+        )?,
+        retries: raw.retries.map_or(2, |n| n.0 as u32),
+        retry_delay: checked_duration(
+            "source.retry_delay",
+            raw.retry_delay.map_or(Duration::from_secs(30), |d| d.0),
+            false,
+            Duration::from_secs(1),
+            hour,
+            "",
+        )?,
     })
 }
 
@@ -318,6 +337,7 @@ pub(super) fn validate_job(
             max_row_drop: raw.guards.as_ref().and_then(|g| g.max_row_drop).unwrap_or(RowDrop::Percent(10.0)),
             files: raw.guards.and_then(|g| g.files).unwrap_or_default(),
         },
+        consistency: raw.consistency.unwrap_or_default(),
         destination,
     })
 }

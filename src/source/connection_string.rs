@@ -60,6 +60,7 @@ impl DriverKind {
 pub(super) fn full_connection_string(
     config: &SourceConfig,
     psqlodbc: bool,
+    application: &str,
 ) -> anyhow::Result<CompletedConnectionString> {
     let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
     let pairs = connection_string_pairs(&cs);
@@ -92,6 +93,11 @@ pub(super) fn full_connection_string(
     // The SQLite driver reads a whole result before returning the first row without StepAPI.
     if kind == DriverKind::Sqlite && !has("StepAPI") {
         cs.push_str(";StepAPI=1");
+    }
+    // SQL Server's drivers (Microsoft's and FreeTDS) name the session from APP=, shown
+    // in sys.dm_exec_sessions.program_name. (PostgreSQL's is set by a SET once connected.)
+    if kind == DriverKind::SqlServer && !has("APP") {
+        let _ = write!(cs, ";APP={}", brace(application));
     }
     if let Some(user) = &config.user {
         let _ = write!(cs, ";UID={}", brace(user));
@@ -140,13 +146,16 @@ mod tests {
             query_timeout: Duration::from_secs(5),
             memory_budget: 1 << 20,
             max_text_length: 100,
+            lock_timeout: Duration::from_secs(30),
+            retries: 2,
+            retry_delay: Duration::from_secs(30),
         }
     }
 
     #[test]
     fn credentials_are_braced_and_driver_pitfalls_handled() {
         let full = |cs: &str, psqlodbc: bool| {
-            let completed = full_connection_string(&config(cs), psqlodbc).unwrap();
+            let completed = full_connection_string(&config(cs), psqlodbc, "sis-extract 1.0 (check)").unwrap();
             (completed.text, completed.sets_utf8_session)
         };
         let utf8 = "ConnSettings={set client_encoding to 'UTF8'}";
@@ -195,7 +204,11 @@ mod tests {
         );
         assert_eq!(
             full("Driver={ODBC Driver 18 for SQL Server};Server=h", false),
-            ("Driver={ODBC Driver 18 for SQL Server};Server=h;UID=ro_user;PWD={p;a}}ss}".into(), false)
+            (
+                "Driver={ODBC Driver 18 for SQL Server};Server=h;APP={sis-extract 1.0 (check)};UID=ro_user;PWD={p;a}}ss}"
+                    .into(),
+                false
+            )
         );
     }
 }

@@ -69,7 +69,7 @@ pub(super) fn explain_connect_error(
     )
 }
 
-pub(super) fn explain_query_error(error: odbc_api::Error, file: &str, timeout: Duration) -> anyhow::Error {
+pub(super) fn explain_query_error(error: &odbc_api::Error, file: &str, timeout: Duration) -> anyhow::Error {
     // Told apart on the driver's own words; shown with any secret in them replaced (a weak
     // password such as "password" would otherwise hide "password authentication failed").
     let raw = error.to_string();

@@ -12,6 +12,7 @@ use odbc_api::{DataType, ResultSetMetadata};
 
 use super::Source;
 use super::explain::explain_query_error;
+use super::transient;
 use super::values::{ColumnKind, Converter, fetch_batches};
 use crate::query::{SqlDialect, SqlFile, send_form};
 use crate::rows::RowSink;
@@ -66,7 +67,10 @@ impl Source {
         } else {
             statement.execute(&text, &parameters[..])
         }
-        .map_err(|e| explain_query_error(e, &file, self.config_query_timeout))?;
+        .map_err(|e| {
+            let explained = explain_query_error(&e, &file, self.config_query_timeout);
+            transient::classify(&e, explained)
+        })?;
         let Some(mut cursor) = cursor else {
             bail!("{file}: the query returned no result set; it must be a SELECT that returns columns");
         };
@@ -128,7 +132,10 @@ impl Source {
                      nothing was truncated and the run stopped. Raise source.max_text_length, or shorten the value in the query",
                 );
             }
-            Err(e) => return Err(explain_query_error(e, &file, self.config_query_timeout)),
+            Err(e) => {
+                let explained = explain_query_error(&e, &file, self.config_query_timeout);
+                return Err(transient::classify(&e, explained));
+            }
         }
         for (c, was_replaced) in converter.replaced.iter().enumerate() {
             if *was_replaced {

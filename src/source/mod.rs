@@ -25,9 +25,11 @@ use crate::config::SourceConfig;
 use crate::query::SqlDialect;
 
 mod connection_string;
+mod consistency;
 mod explain;
 mod fetch;
 mod query_form;
+mod transient;
 mod values;
 
 pub use crate::rows::{Row, RowSink};
@@ -35,11 +37,27 @@ pub use connection_string::driver_name;
 
 pub use connection_string::DriverKind;
 use connection_string::full_connection_string;
+pub use consistency::SnapshotSupport;
 use explain::explain_connect_error;
 pub use explain::first_line;
+pub use transient::is_transient_failure;
 
 /// Set on every SQL Server session, whatever the driver's defaults (see [`Source::connect`]).
 pub const SQL_SERVER_SESSION_SETTINGS: &str = "SET QUOTED_IDENTIFIER ON; SET ANSI_NULLS ON";
+
+/// The SQL Server session yields to the SIS: when a deadlock has to end one transaction,
+/// SQL Server ends the one with the lower priority, sis-extract's (retried, see
+/// `source.retries`); and a query waits at most `source.lock_timeout` for a lock.
+pub fn sql_server_yielding_settings(lock_timeout: Duration) -> String {
+    format!("SET DEADLOCK_PRIORITY LOW; SET LOCK_TIMEOUT {}", lock_timeout.as_millis().min(i32::MAX as u128))
+}
+
+/// How the session names itself to the server, so that the SIS's administrators see
+/// sis-extract in their activity views (`pg_stat_activity`, `sys.dm_exec_sessions`).
+/// `purpose` is `job NAME` or `check`.
+pub fn application_name(purpose: &str) -> String {
+    format!("sis-extract {} ({purpose})", env!("CARGO_PKG_VERSION"))
+}
 
 /// An open, read-only database connection.
 pub struct Source {
@@ -56,6 +74,8 @@ pub struct Source {
     pub dbms: String,
     /// The SQL dialect of that product: query text is vetted and sent in this dialect.
     pub dialect: SqlDialect,
+    /// Whether the job's queries run in one snapshot transaction (see consistency.rs).
+    in_snapshot: bool,
 }
 
 /// Sets `SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY` before connecting.
@@ -78,8 +98,10 @@ impl DriverSpecificConnectionOptions<'static> for ReadOnlyAccess {
 }
 
 impl Source {
-    /// Connects read-only, with the login timeout applied.
-    pub fn connect(config: &SourceConfig) -> Result<Source> {
+    /// Connects read-only, with the login timeout applied, named after `purpose` (`job
+    /// NAME` or `check`, see [`application_name`]).
+    pub fn connect(config: &SourceConfig, purpose: &str) -> Result<Source> {
+        let application = application_name(purpose);
         let env = odbc_api::environment()
             .map_err(|e| anyhow!("cannot start the ODBC driver manager: {e}. Is unixODBC installed?"))?;
         let options = ConnectionOptions {
@@ -102,7 +124,7 @@ impl Source {
         };
         let driver = DriverKind::of(&config.connection_string);
         let mut guarded_sqlite = driver == DriverKind::Sqlite && crate::sqlite_guard::install();
-        let mut cs = full_connection_string(config, false)?;
+        let mut cs = full_connection_string(config, false, &application)?;
         let mut connection = open(&cs.text)?;
         let mut dbms = connection.database_management_system_name().unwrap_or_default();
         // A DSN hides its driver until connected. If it turns out to be PostgreSQL, connect
@@ -113,7 +135,7 @@ impl Source {
                 "the data source is PostgreSQL: reconnecting with psqlODBC's cursor and UTF-8 session settings"
             );
             drop(connection);
-            cs = full_connection_string(config, true)?;
+            cs = full_connection_string(config, true, &application)?;
             connection = open(&cs.text)?;
             dbms = connection.database_management_system_name().unwrap_or_default();
         }
@@ -136,6 +158,7 @@ impl Source {
             session_encoding: "UTF8",
             dbms,
             dialect,
+            in_snapshot: false,
         };
         source.enforce_read_only()?;
         if dialect == SqlDialect::SqlServer {
@@ -143,9 +166,20 @@ impl Source {
             // double quotes, which SQL Server reads as an identifier only while
             // QUOTED_IDENTIFIER is ON. Microsoft's drivers turn it on; some FreeTDS set-ups
             // do not, and then `JOIN "identity"` is a syntax error. ANSI_NULLS likewise.
-            source.connection.execute(SQL_SERVER_SESSION_SETTINGS, (), None).map_err(|e| {
-                anyhow!("setting up the SQL Server session ({SQL_SERVER_SESSION_SETTINGS}): {e}")
-            })?;
+            let settings = format!(
+                "{SQL_SERVER_SESSION_SETTINGS}; {}",
+                sql_server_yielding_settings(config.lock_timeout)
+            );
+            source
+                .connection
+                .execute(&settings, (), None)
+                .map_err(|e| anyhow!("setting up the SQL Server session ({settings}): {e}"))?;
+        }
+        if dialect == SqlDialect::PostgreSql {
+            // In the connection string it would need psqlODBC's pqopt, which older
+            // versions ignore without a word; a SET is understood by every version.
+            let set = format!("SET application_name = '{}'", application.replace('\'', "''"));
+            source.connection.execute(&set, (), None).context("naming the PostgreSQL session")?;
         }
         if dialect == SqlDialect::Sqlite && !source.sqlite_extensions_refused() {
             tracing::warn!(

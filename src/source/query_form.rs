@@ -81,7 +81,7 @@ impl Source {
 
     /// The names and types of the result columns of `sql`, prepared and not run.
     pub(super) fn prepared_columns(&self, sql: &str, file: &str) -> Result<Vec<(String, DataType)>> {
-        let explain = |e| explain_query_error(e, file, self.config_query_timeout);
+        let explain = |e: odbc_api::Error| explain_query_error(&e, file, self.config_query_timeout);
         let mut prepared = self.connection.prepare(sql).map_err(explain)?;
         let count = prepared.num_result_cols().map_err(explain)?;
         (1..=count.max(0) as u16)

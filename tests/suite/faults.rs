@@ -244,6 +244,9 @@ fn pg_workspace(query: &str) -> Workspace {
 fn a_database_connection_killed_mid_query_fails_cleanly() {
     let marker = format!("fault_{}", std::process::id());
     let ws = pg_workspace(&format!("SELECT pg_sleep(20) IS NULL AS {marker}"));
+    // Not retried (consistency.rs tests the retry): the run must fail as it is.
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write("config.toml", &config.replace("[source]\n", "[source]\nretries = 0\n"));
     let child = Command::new(crate::support::bin())
         .current_dir(ws.dir.path())
         .args(["-c", "config.toml", "run"])
@@ -270,6 +273,8 @@ fn a_database_connection_killed_mid_query_fails_cleanly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("slow.sql"), "{stderr}");
+    assert!(stderr.contains("the connection to the database was lost"), "{stderr}");
+    assert!(stderr.contains("source.retries = 0"), "{stderr}");
     assert!(std::fs::read_dir(ws.path("out")).unwrap().next().is_none(), "nothing delivered");
     assert_eq!(ws.history()[0]["outcome"], "failed");
     ws.write("q/slow.sql", "SELECT 1 AS one");

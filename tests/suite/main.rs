@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod check;
 mod config_errors;
+mod consistency;
 mod day_one;
 mod day_one_logs;
 mod day_one_profiles;
