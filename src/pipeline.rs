@@ -666,6 +666,7 @@ fn write_csv_files(
         source.extract(
             query,
             progress.as_of,
+            job.people,
             &mut Counting { inner: &mut csv, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();
@@ -753,6 +754,7 @@ fn write_oneroster_set(
         source.extract(
             query,
             progress.as_of,
+            job.people,
             &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();
