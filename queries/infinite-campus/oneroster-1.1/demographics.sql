@@ -31,19 +31,48 @@
 --   varchar(36). The race codes are compared as quoted literals so that the query works
 --   whether raceEthnicityFed is a number (fixture) or a character column: a number literal
 --   would make SQL Server convert a character column to int and fail on any odd value.
-WITH stu AS (
+WITH opt AS (
+    -- The job's people setting: everyone = 1 for 'everyone', 0 for 'campus-accounts'.
+    SELECT CASE WHEN ? /* people */ = 'everyone' THEN 1 ELSE 0 END AS everyone
+),
+cal AS (
+    SELECT c.calendarID,
+           c.startDate,
+           c.endDate
+    FROM Calendar c
+    JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
+    JOIN School sch ON sch.schoolID = c.schoolID
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (c.exclude IS NULL OR c.exclude = 0)
+      AND (c.summerSchool IS NULL OR c.summerSchool = 0)
+),
+yr AS (
+    -- The as-of date moved into the active school year, as in users.sql.
+    SELECT CASE WHEN ? < MIN(cal.startDate) THEN MIN(cal.startDate)
+                WHEN ? > MAX(cal.endDate) THEN MAX(cal.endDate)
+                ELSE ? END AS asOf
+    FROM cal
+),
+wacct AS (
+    -- Persons with an enabled account that is not a parent-portal one, as in users.sql.
+    SELECT DISTINCT ua.personID
+    FROM UserAccount ua
+    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+      AND COALESCE(ua.disable, 0) = 0
+      AND CASE WHEN ua.homepage LIKE 'nav-wrapper/parent/portal/parent%' THEN 1 ELSE 0 END = 0
+),
+stu AS (
     SELECT DISTINCT e.personID
     FROM Enrollment e
-    JOIN Calendar cal ON cal.calendarID = e.calendarID
-    JOIN SchoolYear sy ON sy.endYear = cal.endYear AND sy.active = 1
-    JOIN School sch ON sch.schoolID = cal.schoolID
-    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
-      AND (cal.exclude IS NULL OR cal.exclude = 0)
-      AND (cal.summerSchool IS NULL OR cal.summerSchool = 0)
+    JOIN cal ON cal.calendarID = e.calendarID
+    CROSS JOIN yr
+    CROSS JOIN opt
+    WHERE e.serviceType = 'P'
       AND (e.noShow IS NULL OR e.noShow = 0)
       AND (e.stateExclude IS NULL OR e.stateExclude = 0)
-      AND e.startDate <= ?
-      AND (e.endDate IS NULL OR e.endDate >= ?)
+      AND e.startDate <= yr.asOf
+      AND (e.endDate IS NULL OR e.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR e.personID IN (SELECT wacct.personID FROM wacct))
 )
 SELECT CAST(p.personGUID AS varchar(36))                        AS sourcedId,
        i.birthdate                                              AS birthDate,

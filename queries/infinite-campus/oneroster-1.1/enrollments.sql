@@ -44,7 +44,53 @@
 --   (minutes at 100 000 students, 6 s now). See users.sql.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. primary is a reserved word
 --   and is written as a double-quoted lower-case alias. GUIDs are cast to varchar(36).
-WITH sec AS (
+WITH opt AS (
+    -- The job's people setting: everyone = 1 for 'everyone', 0 for 'campus-accounts'.
+    SELECT CASE WHEN ? /* people */ = 'everyone' THEN 1 ELSE 0 END AS everyone
+),
+cal AS (
+    SELECT c.calendarID,
+           c.schoolID,
+           c.startDate,
+           c.endDate
+    FROM Calendar c
+    JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
+    JOIN School sch ON sch.schoolID = c.schoolID
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (c.exclude IS NULL OR c.exclude = 0)
+      AND (c.summerSchool IS NULL OR c.summerSchool = 0)
+),
+yr AS (
+    -- The as-of date moved into the active school year, as in users.sql.
+    SELECT CASE WHEN ? < MIN(cal.startDate) THEN MIN(cal.startDate)
+                WHEN ? > MAX(cal.endDate) THEN MAX(cal.endDate)
+                ELSE ? END AS asOf
+    FROM cal
+),
+wacct AS (
+    -- Persons with an enabled account that is not a parent-portal one, as in users.sql.
+    SELECT DISTINCT ua.personID
+    FROM UserAccount ua
+    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+      AND COALESCE(ua.disable, 0) = 0
+      AND CASE WHEN ua.homepage LIKE 'nav-wrapper/parent/portal/parent%' THEN 1 ELSE 0 END = 0
+),
+pupil AS (
+    -- The students of users.sql: a current primary enrollment in an included calendar
+    -- (and, unless people = everyone, an account of their own).
+    SELECT DISTINCT e.personID
+    FROM Enrollment e
+    JOIN cal ON cal.calendarID = e.calendarID
+    CROSS JOIN yr
+    CROSS JOIN opt
+    WHERE e.serviceType = 'P'
+      AND (e.noShow IS NULL OR e.noShow = 0)
+      AND (e.stateExclude IS NULL OR e.stateExclude = 0)
+      AND e.startDate <= yr.asOf
+      AND (e.endDate IS NULL OR e.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR e.personID IN (SELECT wacct.personID FROM wacct))
+),
+sec AS (
     SELECT s.sectionID,
            s.trialID,
            cal.calendarID,
@@ -85,8 +131,10 @@ stu AS (
     FROM Roster r
     JOIN sec ON sec.sectionID = r.sectionID
             AND CASE WHEN sec.trialID = r.trialID THEN 1 END IS NOT NULL
-    WHERE (r.startDate IS NULL OR r.startDate <= ?)
-      AND (r.endDate IS NULL OR r.endDate >= ?)
+    JOIN pupil ON pupil.personID = r.personID
+    CROSS JOIN yr
+    WHERE (r.startDate IS NULL OR r.startDate <= yr.asOf)
+      AND (r.endDate IS NULL OR r.endDate >= yr.asOf)
       AND EXISTS (SELECT 1
                   FROM Enrollment e
                   WHERE e.personID = r.personID
@@ -95,8 +143,8 @@ stu AS (
                     AND CASE WHEN e.calendarID = sec.calendarID THEN 1 END IS NOT NULL
                     AND (e.noShow IS NULL OR e.noShow = 0)
                     AND (e.stateExclude IS NULL OR e.stateExclude = 0)
-                    AND e.startDate <= ?
-                    AND (e.endDate IS NULL OR e.endDate >= ?))
+                    AND e.startDate <= yr.asOf
+                    AND (e.endDate IS NULL OR e.endDate >= yr.asOf))
 ),
 tch AS (
     SELECT h.historyID,
@@ -111,9 +159,12 @@ tch AS (
     FROM SectionStaffHistory h
     JOIN sec ON sec.sectionID = h.sectionID
             AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
+    CROSS JOIN yr
+    CROSS JOIN opt
     WHERE h.staffType IN ('P', 'T')
-      AND (h.startDate IS NULL OR h.startDate <= ?)
-      AND (h.endDate IS NULL OR h.endDate >= ?)
+      AND (h.startDate IS NULL OR h.startDate <= yr.asOf)
+      AND (h.endDate IS NULL OR h.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR h.personID IN (SELECT wacct.personID FROM wacct))
 ),
 enr AS (
     SELECT 'enr-s-'                            AS sourcedId_prefix,

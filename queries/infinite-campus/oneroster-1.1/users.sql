@@ -61,16 +61,51 @@
 --   a user are consecutive.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. GUIDs are cast to varchar(36).
 --   Blank tests use NULLIF(LTRIM(RTRIM(x)), empty string).
-WITH cal AS (
+WITH opt AS (
+    -- The job's people setting: everyone = 1 for 'everyone', 0 for 'campus-accounts'.
+    SELECT CASE WHEN ? /* people */ = 'everyone' THEN 1 ELSE 0 END AS everyone
+),
+cal AS (
     SELECT c.calendarID,
            c.schoolID,
-           c.districtID
+           c.districtID,
+           c.startDate,
+           c.endDate
     FROM Calendar c
     JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
     JOIN School sch ON sch.schoolID = c.schoolID
     WHERE (sch.exclude IS NULL OR sch.exclude = 0)
       AND (c.exclude IS NULL OR c.exclude = 0)
       AND (c.summerSchool IS NULL OR c.summerSchool = 0)
+),
+yr AS (
+    -- The as-of date moved into the active school year: before its first day (the earliest
+    -- start of its included calendars) it counts as that first day, after its last day (the
+    -- latest end) as that last day. The same in every query of this folder.
+    SELECT CASE WHEN ? < MIN(cal.startDate) THEN MIN(cal.startDate)
+                WHEN ? > MAX(cal.endDate) THEN MAX(cal.endDate)
+                ELSE ? END AS asOf
+    FROM cal
+),
+acct AS (
+    -- Campus logins with a username. portal = 1 marks a parent-portal account (homepage
+    -- is the parent portal page, as Campus's own SQL finds parents' accounts).
+    SELECT ua.userID,
+           ua.personID,
+           NULLIF(LTRIM(RTRIM(ua.username)), '') AS username,
+           CASE WHEN ua.homepage LIKE 'nav-wrapper/parent/portal/parent%' THEN 1 ELSE 0 END AS portal,
+           CASE WHEN COALESCE(ua.disable, 0) = 0 THEN 1 ELSE 0 END AS enabled
+    FROM UserAccount ua
+    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+),
+wacct AS (
+    -- Persons with an enabled account that is not a parent-portal one (a student's or a
+    -- staff member's own account).
+    SELECT DISTINCT acct.personID FROM acct WHERE acct.enabled = 1 AND acct.portal = 0
+),
+pacct AS (
+    -- Persons with an enabled parent-portal account.
+    SELECT DISTINCT acct.personID FROM acct WHERE acct.enabled = 1 AND acct.portal = 1
 ),
 ppl AS (
     -- Persons with a current identity: the only ones who can be users.
@@ -88,19 +123,22 @@ enr AS (
            cal.schoolID,
            NULLIF(LTRIM(RTRIM(COALESCE(gl.stateGrade, e.grade))), '') AS grade,
            ROW_NUMBER() OVER (PARTITION BY e.personID
-                              ORDER BY CASE WHEN e.serviceType = 'P' THEN 0 ELSE 1 END,
-                                       e.startDate DESC,
+                              ORDER BY e.startDate DESC,
                                        e.enrollmentID DESC) AS rn
     FROM Enrollment e
     JOIN cal ON cal.calendarID = e.calendarID
     JOIN ppl ON ppl.personID = e.personID
+    CROSS JOIN yr
+    CROSS JOIN opt
     LEFT JOIN GradeLevel gl ON gl.calendarID = e.calendarID
                            AND gl.structureID = e.structureID
                            AND gl.name = e.grade
-    WHERE (e.noShow IS NULL OR e.noShow = 0)
+    WHERE e.serviceType = 'P'
+      AND (e.noShow IS NULL OR e.noShow = 0)
       AND (e.stateExclude IS NULL OR e.stateExclude = 0)
-      AND e.startDate <= ?
-      AND (e.endDate IS NULL OR e.endDate >= ?)
+      AND e.startDate <= yr.asOf
+      AND (e.endDate IS NULL OR e.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR e.personID IN (SELECT wacct.personID FROM wacct))
 ),
 sec AS (
     SELECT s.sectionID,
@@ -122,9 +160,12 @@ tch AS (
     JOIN sec ON sec.sectionID = h.sectionID
             AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
     JOIN ppl ON ppl.personID = h.personID
+    CROSS JOIN yr
+    CROSS JOIN opt
     WHERE h.staffType IN ('P', 'T')
-      AND (h.startDate IS NULL OR h.startDate <= ?)
-      AND (h.endDate IS NULL OR h.endDate >= ?)
+      AND (h.startDate IS NULL OR h.startDate <= yr.asOf)
+      AND (h.endDate IS NULL OR h.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR h.personID IN (SELECT wacct.personID FROM wacct))
 ),
 asg AS (
     SELECT ea.personID,
@@ -138,20 +179,26 @@ asg AS (
                 ELSE 5 END AS pri
     FROM EmploymentAssignment ea
     JOIN ppl ON ppl.personID = ea.personID
-    WHERE (ea.startDate IS NULL OR ea.startDate <= ?)
-      AND (ea.endDate IS NULL OR ea.endDate >= ?)
+    CROSS JOIN yr
+    CROSS JOIN opt
+    WHERE (ea.startDate IS NULL OR ea.startDate <= yr.asOf)
+      AND (ea.endDate IS NULL OR ea.endDate >= yr.asOf)
       AND EXISTS (SELECT 1 FROM cal WHERE cal.schoolID = ea.schoolID)
+      AND (opt.everyone = 1 OR ea.personID IN (SELECT wacct.personID FROM wacct))
 ),
 gp AS (
     SELECT DISTINCT rp.personID1 AS studentID,
            rp.personID2 AS guardianID
     FROM RelatedPair rp
     JOIN ppl ON ppl.personID = rp.personID2
+    CROSS JOIN yr
+    CROSS JOIN opt
     WHERE rp.guardian = 1
       AND rp.personID1 <> rp.personID2
-      AND (rp.startDate IS NULL OR rp.startDate <= ?)
-      AND (rp.endDate IS NULL OR rp.endDate >= ?)
+      AND (rp.startDate IS NULL OR rp.startDate <= yr.asOf)
+      AND (rp.endDate IS NULL OR rp.endDate >= yr.asOf)
       AND EXISTS (SELECT 1 FROM enr WHERE enr.personID = rp.personID1)
+      AND (opt.everyone = 1 OR rp.personID2 IN (SELECT pacct.personID FROM pacct))
 ),
 cand AS (
     SELECT personID, 1 AS pri FROM enr
@@ -200,13 +247,21 @@ agt AS (
     UNION
     SELECT gp.guardianID AS personID, gp.studentID AS agentID FROM gp
 ),
-acct AS (
-    SELECT ua.personID,
-           NULLIF(LTRIM(RTRIM(ua.username)), '') AS username,
-           ROW_NUMBER() OVER (PARTITION BY ua.personID
-                              ORDER BY COALESCE(ua.disable, 0), ua.userID) AS rn
-    FROM UserAccount ua
-    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+uacct AS (
+    -- The account whose username is sent: of the kind of the user's role (a parent-portal
+    -- account for a guardian, any other account for a student or staff member, so a staff
+    -- member who is also a parent gets the work account), then an enabled one, then the
+    -- lowest userID.
+    SELECT u.personID,
+           acct.username,
+           ROW_NUMBER() OVER (PARTITION BY u.personID
+                              ORDER BY CASE WHEN acct.portal = CASE WHEN u.role = 'guardian'
+                                                                    THEN 1 ELSE 0 END
+                                            THEN 0 ELSE 1 END,
+                                       1 - acct.enabled,
+                                       acct.userID) AS rn
+    FROM usr1 u
+    JOIN acct ON acct.personID = u.personID
 ),
 ct AS (
     SELECT c.personID,
@@ -240,7 +295,7 @@ SELECT num.personGUID                                  AS sourcedId,
        1                                               AS enabledUser,
        CAST(sch.schoolGUID AS varchar(36))             AS orgSourcedIds,
        num.role                                        AS role,
-       COALESCE(acct.username, num.number, ct.email, num.personGUID) AS username,
+       COALESCE(uacct.username, num.number, ct.email, num.personGUID) AS username,
        CASE WHEN num.number IS NULL THEN NULL
             WHEN num.role = 'student' THEN 'studentNumber'
             ELSE 'staffNumber' END                     AS userIds_type,
@@ -257,7 +312,7 @@ JOIN uorg ON uorg.personID = num.personID
 JOIN School sch ON sch.schoolID = uorg.schoolID
 LEFT JOIN agt ON agt.personID = num.personID
 LEFT JOIN Person ag ON ag.personID = agt.agentID
-LEFT JOIN acct ON acct.personID = num.personID AND acct.rn = 1
+LEFT JOIN uacct ON uacct.personID = num.personID AND uacct.rn = 1
 LEFT JOIN ct ON ct.personID = num.personID AND ct.rn = 1
 LEFT JOIN enr g ON g.personID = num.personID AND g.rn = 1
 ORDER BY sourcedId, orgSourcedIds, agentSourcedIds;
