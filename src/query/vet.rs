@@ -238,9 +238,9 @@ fn placeholder_kinds(tokens: &[TokenWithSpan]) -> Vec<Placeholder> {
         if !is_odbc_marker(&token.token) {
             continue;
         }
-        let next = tokens[i + 1..].iter().find(|t| {
-            !matches!(t.token, Token::Whitespace(Whitespace::Space | Whitespace::Tab))
-        });
+        let next = tokens[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.token, Token::Whitespace(Whitespace::Space | Whitespace::Tab)));
         let people = matches!(
             next.map(|t| &t.token),
             Some(Token::Whitespace(Whitespace::MultiLineComment(comment))) if comment.trim() == PEOPLE_MARK

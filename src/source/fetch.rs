@@ -7,8 +7,8 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{Context, Result, bail};
 use chrono::{Datelike, NaiveDate};
 use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
-use odbc_api::sys::Date;
 use odbc_api::parameter::InputParameter;
+use odbc_api::sys::Date;
 use odbc_api::{DataType, IntoParameter, ResultSetMetadata};
 
 use super::Source;
