@@ -17,15 +17,20 @@
 --     raceEthnicityFed = 1, else NULL.
 --   countryOfBirthCode, stateOfBirthAbbreviation, cityOfBirth and
 --   publicSchoolResidenceStatus are not returned (formats unverified or not in Campus).
--- Reads:   Calendar, SchoolYear, School, Enrollment, Person, "identity"
--- Filters, and why: the same student rule as users.sql: an Enrollment current on the as-of
---   date (startDate not after it, endDate NULL or not before it) in a calendar of the active
---   SchoolYear that is not Calendar.exclude = 1 or summerSchool = 1, of a school that is not
---   School.exclude = 1, and not noShow = 1 or stateExclude = 1 (NULL counts as 0), primary or
---   secondary. Only persons with a current identity (Person.currentIdentityID) are sent.
+-- Reads:   Calendar, SchoolYear, School, Enrollment, UserAccount, Person, "identity"
+-- Filters, and why: the same student rule as users.sql, under the same people setting: a
+--   primary (serviceType P) Enrollment current on the as-of date moved into the active year
+--   (startDate not after it, endDate NULL or not before it; see users.sql for the one time
+--   rule) in a calendar of the active SchoolYear that is not Calendar.exclude = 1 or
+--   summerSchool = 1, of a school that is not School.exclude = 1, and not noShow = 1 or
+--   stateExclude = 1 (NULL counts as 0); by default (people = campus-accounts) also an
+--   enabled account of their own that is not a parent-portal one. Only persons with a
+--   current identity (Person.currentIdentityID) are sent.
 --   A student who is also staff or guardian is still a student in users.sql (student role
 --   comes first), so every row here matches a user.
--- Parameters: every question-mark placeholder is the as-of date, bound as a date.
+-- Parameters: the placeholder written `? /* people */` is bound to the job's people setting
+--   as text ('campus-accounts' or 'everyone'), see users.sql; every other question-mark
+--   placeholder is the as-of date, bound as a date.
 -- Order: by sourcedId (GUIDs, no prefix). Every student is one row.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. personGUID is cast to
 --   varchar(36). The race codes are compared as quoted literals so that the query works

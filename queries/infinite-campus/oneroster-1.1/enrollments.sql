@@ -20,23 +20,35 @@
 --   classSourcedId = class- plus sectionID, schoolSourcedId = School.schoolGUID,
 --   userSourcedId = Person.personGUID (the same ids as classes.sql, orgs.sql and users.sql).
 -- Reads:   Section, Trial, Course, Calendar, SchoolYear, School, SectionPlacement, Term,
---          Roster, Enrollment, SectionStaffHistory, Person, "identity"
+--          Roster, Enrollment, SectionStaffHistory, UserAccount, Person, "identity"
 -- Filters, and why:
 --   * Sections: exactly those of classes.sql (active trial, Course.active = 1, included
 --     calendars of the active year, no School.exclude / Calendar.exclude / summerSchool).
 --     Roster and SectionStaffHistory rows must carry the trialID of the section, or the rows
 --     of draft trials appear.
---   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the as-of
---     date, endDate NULL or not before it, so dropped classes and replaced teachers are not
---     sent.
+--   * The date is the as-of date moved into the active school year (the one time rule of
+--     users.sql: before the year's first day it counts as the first day, after its last day
+--     as the last day).
+--   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the date,
+--     endDate NULL or not before it, so dropped classes and replaced teachers are not sent.
+--   * Only the users of users.sql, under the same people setting: a student must be a
+--     student user (a current primary enrollment in an included calendar and, by default,
+--     an enabled account of their own that is not a parent-portal one); a teacher must,
+--     by default, have such an account (their work account). Otherwise the enrollment would
+--     name a user that is not in users.csv, and the set would fail validation.
 --   * Students must also hold an Enrollment in the calendar of the section that is current on
---     the as-of date (startDate not after it, endDate NULL or not before it) and is not
+--     the date (startDate not after it, endDate NULL or not before it) and is not
 --     noShow = 1 or stateExclude = 1 (NULL counts as 0): Campus keeps the rosters of
---     no-shows and state-excluded students. Primary and secondary enrollments both count
---     (users.sql includes students with either).
+--     no-shows and state-excluded students. Here a secondary (or service) enrollment
+--     counts: a student whose primary school is one school and who takes a class at
+--     another (a career centre, a shared programme) is on that class's roster in Campus,
+--     and the teacher must see them. Only the student's orgs (users.sql) follow the primary
+--     enrollment; this row names the class's own school, which OneRoster allows.
 --   * The person must have a current identity (Person.currentIdentityID): users.sql drops
 --     orphans left by a merge, so their enrollments would not resolve.
--- Parameters: every question-mark placeholder is the as-of date, bound as a date.
+-- Parameters: the placeholder written `? /* people */` is bound to the job's people setting
+--   as text ('campus-accounts' or 'everyone'), see users.sql; every other question-mark
+--   placeholder is the as-of date, bound as a date.
 -- Order: by prefix (enr-s- before enr-t-), then id. Every enrollment is one row.
 -- Written for row estimates: correlated second conditions are CASE WHEN a = b THEN 1 END IS
 --   NOT NULL and the first row of a window is rn < 2, not rn = 1. Same meaning; PostgreSQL
