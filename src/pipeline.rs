@@ -739,6 +739,7 @@ fn write_csv_files(
         source.extract(
             query,
             progress.as_of,
+            job.people,
             &mut Counting { inner: &mut csv, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();
@@ -826,6 +827,7 @@ fn write_oneroster_set(
         source.extract(
             query,
             progress.as_of,
+            job.people,
             &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();

@@ -145,6 +145,29 @@ impl Format {
     }
 }
 
+/// Which people a OneRoster job's queries send (`people` in `[[job]]`). The queries see it
+/// through a `? /* people */` placeholder, bound to [`People::as_str`].
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum People {
+    /// As Campus's own feed: students and staff with an enabled Campus account (its
+    /// username), guardians with an enabled parent-portal account.
+    #[default]
+    CampusAccounts,
+    /// Everyone current, with a username derived when there is no account.
+    Everyone,
+}
+
+impl People {
+    /// The text bound to a `? /* people */` placeholder.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            People::CampusAccounts => "campus-accounts",
+            People::Everyone => "everyone",
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LineEnding {
@@ -169,6 +192,8 @@ pub struct Job {
     pub grade_map: std::collections::BTreeMap<String, String>,
     /// OneRoster: `source.systemName` in manifest.csv.
     pub source_system: String,
+    /// Which people the queries send: bound to every `? /* people */` placeholder.
+    pub people: People,
     /// 5-field cron expression for `schedule`, in the job's time zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,

@@ -330,6 +330,7 @@ pub(super) fn validate_job(
         line_ending: raw.line_ending.unwrap_or(LineEnding::Crlf),
         grade_map,
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
+        people: raw.people.unwrap_or_default(),
         schedule: raw.schedule.map(|s| s.trim().to_string()),
         catch_up: raw.catch_up.unwrap_or(false),
         on_failure,

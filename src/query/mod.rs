@@ -90,8 +90,9 @@ pub struct SqlFile {
     pub path: PathBuf,
     /// The file's text (without a byte-order mark), as vetted before connecting.
     pub text: String,
-    /// How many `?` parameters it has; each is bound to the as-of date.
-    pub placeholders: usize,
+    /// Its `?` parameters in order: each is bound to the as-of date, or, written
+    /// `? /* people */`, to the job's `people` setting ([`Placeholder`]).
+    pub placeholders: Vec<Placeholder>,
     /// SHA-256 of the file's text, recorded in the history so a changed query can be traced.
     pub sha256: String,
 }
@@ -162,21 +163,45 @@ mod tests {
 
     #[test]
     fn accepts_selects_with_comments_ctes_and_parameters() {
-        assert_eq!(vet("SELECT 1").unwrap(), 0);
+        assert_eq!(vet("SELECT 1").unwrap().len(), 0);
         assert_eq!(
             vet("-- users\n/* block; with semicolon */\nSELECT a, 'x;y' AS b FROM t WHERE d <= ? AND e >= ?;\n")
-                .unwrap(),
+                .unwrap()
+                .len(),
             2
         );
         assert_eq!(
             vet(
                 "WITH active AS (SELECT personID FROM Enrollment WHERE startDate <= ?)\nSELECT * FROM active"
             )
-            .unwrap(),
+            .unwrap()
+            .len(),
             1
         );
         vet("SELECT a FROM t UNION ALL SELECT b FROM u").unwrap();
         vet("SELECT TOP 10 p.personID FROM Person p CROSS APPLY (SELECT 1 AS x) z").unwrap();
+    }
+
+    #[test]
+    fn a_people_comment_right_after_a_placeholder_makes_it_the_people_setting() {
+        use Placeholder::{AsOf, People};
+        let kinds = |sql: &str| vet(sql).unwrap();
+        assert_eq!(
+            kinds("SELECT 1 AS a WHERE ? /* people */ = 'everyone' AND d <= ? AND ?/*people*/ = 'x'"),
+            [People, AsOf, People]
+        );
+        // Tabs and spaces may stand between; a line break, another comment or other words
+        // may not, and any other comment is just a comment.
+        assert_eq!(kinds("SELECT 1 AS a WHERE d <= ?\t /*  people  */"), [People]);
+        assert_eq!(kinds("SELECT 1 AS a WHERE d <= ?\n/* people */"), [AsOf]);
+        assert_eq!(kinds("SELECT 1 AS a WHERE d <= ? /* the as-of date */ AND e >= ?"), [AsOf, AsOf]);
+        assert_eq!(kinds("SELECT 1 AS a WHERE d <= ? -- people\n"), [AsOf]);
+        assert_eq!(kinds("SELECT 1 AS a WHERE d = ? /* people: who goes out */"), [AsOf]);
+        assert_eq!(kinds("SELECT '? /* people */' AS a /* ? */"), Vec::<Placeholder>::new());
+        // The comment is blanked from the text sent; the marker stays.
+        let (sent, kinds) = prepare("SELECT 1 AS a WHERE ? /* people */ = 'everyone'").unwrap();
+        assert_eq!(kinds, [People]);
+        assert!(sent.contains("WHERE ?              = 'everyone'"), "{sent}");
     }
 
     #[test]

@@ -11,8 +11,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use super::*;
 
-/// Vets `text` and returns what is sent to a SQL Server, with its number of `?` placeholders.
-pub fn prepare(text: &str) -> Result<(String, usize), Refusal> {
+/// Vets `text` and returns what is sent to a SQL Server, with its `?` placeholders in order.
+pub fn prepare(text: &str) -> Result<(String, Vec<Placeholder>), Refusal> {
     let placeholders = vet(text)?;
     Ok((without_comments_and_final_semicolon(text, SqlDialect::SqlServer), placeholders))
 }
@@ -80,11 +80,11 @@ impl std::fmt::Display for Refusal {
 
 const FIX: &str = "a query file must hold exactly one read-only SELECT (or WITH … SELECT)";
 
-/// Checks, before connecting, that `text` is one read-only SELECT; returns its number of
-/// `?` placeholders. Every dialect whose lexer can read the text must see one statement
+/// Checks, before connecting, that `text` is one read-only SELECT; returns its `?`
+/// placeholders in order (what each is bound to). Every dialect whose lexer can read the text must see one statement
 /// (so a `;` hidden from one lexer by another's quoting rules is caught whatever the
 /// server turns out to be); the first dialect whose grammar parses it decides the rest.
-pub fn vet(text: &str) -> Result<usize, Refusal> {
+pub fn vet(text: &str) -> Result<Vec<Placeholder>, Refusal> {
     let mut readable = Vec::new();
     let mut first_error = None;
     for dialect in SqlDialect::ALL {
@@ -105,7 +105,7 @@ pub fn vet(text: &str) -> Result<usize, Refusal> {
     let Some((_, sql_server_or_first)) = readable.first() else {
         return Err(first_error.expect("no dialect read the text, so one failed"));
     };
-    let placeholders = count_placeholders(sql_server_or_first);
+    let placeholders = placeholder_kinds(sql_server_or_first);
     let mut parse_error = None;
     for (dialect, tokens) in &readable {
         match parse(*dialect, tokens) {
@@ -217,8 +217,37 @@ fn read_only_select(statements: &[Statement], tokens: &[TokenWithSpan]) -> Resul
     Ok(())
 }
 
-fn count_placeholders(tokens: &[TokenWithSpan]) -> usize {
-    tokens.iter().filter(|t| is_odbc_marker(&t.token)).count()
+/// What a `?` placeholder is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// A plain `?`: the as-of date, bound as a date.
+    AsOf,
+    /// `? /* people */`: the job's `people` setting (`campus-accounts` or `everyone`),
+    /// bound as text.
+    People,
+}
+
+/// The comment that, right after a `?` (spaces and tabs between are allowed), makes it a
+/// [`Placeholder::People`]. Any other comment there is just a comment.
+const PEOPLE_MARK: &str = "people";
+
+/// The kind of each `?` marker of `tokens`, in order.
+fn placeholder_kinds(tokens: &[TokenWithSpan]) -> Vec<Placeholder> {
+    let mut kinds = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if !is_odbc_marker(&token.token) {
+            continue;
+        }
+        let next = tokens[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.token, Token::Whitespace(Whitespace::Space | Whitespace::Tab)));
+        let people = matches!(
+            next.map(|t| &t.token),
+            Some(Token::Whitespace(Whitespace::MultiLineComment(comment))) if comment.trim() == PEOPLE_MARK
+        );
+        kinds.push(if people { Placeholder::People } else { Placeholder::AsOf });
+    }
+    kinds
 }
 
 /// An ODBC parameter marker `?`. The PostgreSQL lexer reads it as its `?` operator.

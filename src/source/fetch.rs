@@ -7,14 +7,16 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{Context, Result, bail};
 use chrono::{Datelike, NaiveDate};
 use odbc_api::buffers::{BufferDesc, ColumnarDynBuffer};
+use odbc_api::parameter::InputParameter;
 use odbc_api::sys::Date;
-use odbc_api::{DataType, ResultSetMetadata};
+use odbc_api::{DataType, IntoParameter, ResultSetMetadata};
 
 use super::Source;
 use super::explain::explain_query_error;
 use super::transient;
 use super::values::{ColumnKind, Converter, fetch_batches};
-use crate::query::{SqlDialect, SqlFile, send_form};
+use crate::config::People;
+use crate::query::{Placeholder, SqlDialect, SqlFile, send_form};
 use crate::rows::RowSink;
 
 /// The most rows fetched in one batch, whatever the budget allows: beyond this the driver
@@ -22,13 +24,19 @@ use crate::rows::RowSink;
 const MAX_BATCH_ROWS: usize = 16_384;
 
 impl Source {
-    /// Runs `query` with every `?` bound to `as_of`, streaming its rows into `sink`.
-    /// Returns the number of rows.
+    /// Runs `query` with every `?` bound to `as_of` (a date), or, for a `? /* people */`,
+    /// to `people` (text), streaming its rows into `sink`. Returns the number of rows.
     ///
     /// About 110 lines: the fetch thread's scope owns the two buffers, the channels and the
     /// converter, and the errors after it are told apart by which side stopped first;
     /// split, that state would travel through a struct only this function uses.
-    pub fn extract(&self, query: &SqlFile, as_of: NaiveDate, sink: &mut dyn RowSink) -> Result<u64> {
+    pub fn extract(
+        &self,
+        query: &SqlFile,
+        as_of: NaiveDate,
+        people: People,
+        sink: &mut dyn RowSink,
+    ) -> Result<u64> {
         // Again before every query: an earlier query of the job could have called
         // set_config('default_transaction_read_only', 'off', …) from inside a SELECT.
         self.enforce_read_only()?;
@@ -61,7 +69,16 @@ impl Source {
             statement.set_query_timeout_sec(timeout)?;
         }
         let date = Date { year: as_of.year() as i16, month: as_of.month() as u16, day: as_of.day() as u16 };
-        let parameters = vec![date; query.placeholders];
+        let parameters: Vec<Box<dyn InputParameter>> = query
+            .placeholders
+            .iter()
+            .map(|kind| -> Box<dyn InputParameter> {
+                match kind {
+                    Placeholder::AsOf => Box::new(date),
+                    Placeholder::People => Box::new(people.as_str().into_parameter()),
+                }
+            })
+            .collect();
         let cursor = if parameters.is_empty() {
             statement.execute(&text, ())
         } else {

@@ -138,6 +138,11 @@ fn missing_and_wrong_values() {
         &format!("{SOURCE}{}", sftp_job("").replace("archive = \"v-{date}.zip\"", "archive = \"v.tar\"")),
         "job[0].archive:",
     );
+    // Which people a OneRoster job sends: a closed list, named in the message.
+    assert_config_error(
+        &format!("{SOURCE}{}", sftp_job("").replace("name = \"v\"", "name = \"v\"\npeople = \"all\"")),
+        "job[0].people: unknown variant `all`, expected `campus-accounts` or `everyone`",
+    );
     assert_config_error(
         &format!("{SOURCE}{}", sftp_job("timeout = \"soon\"\n")),
         "job[0].destination.timeout:",

@@ -24,12 +24,32 @@ fn sqlite_fixture() -> PathBuf {
 /// A workspace whose one job writes `format` from `queries` into `out`.
 /// A OneRoster job reading `queries` in `format`; `source` sets up the `[source]`.
 fn workspace(source: impl FnOnce(ConfigBuilder) -> ConfigBuilder, queries: &str, format: &str) -> Workspace {
+    workspace_for(source, queries, format, None)
+}
+
+/// [`workspace`] with the job's `people` setting (`None`: not written, the default).
+fn workspace_for(
+    source: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    queries: &str,
+    format: &str,
+    people: Option<&str>,
+) -> Workspace {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("out")).unwrap();
-    source(ConfigBuilder::new())
-        .job(JobBuilder::csv("or", queries).key("format", format).key("archive", "oneroster-{date}.zip"))
-        .write(&ws);
+    let mut job = JobBuilder::csv("or", queries).key("format", format).key("archive", "oneroster-{date}.zip");
+    if let Some(people) = people {
+        job = job.key("people", people);
+    }
+    source(ConfigBuilder::new()).job(job).write(&ws);
     ws
+}
+
+/// The user of users.csv with this given and family name.
+fn user<'a>(users: &'a [HashMap<String, String>], given: &str, family: &str) -> &'a HashMap<String, String> {
+    users
+        .iter()
+        .find(|u| u["givenName"] == given && u["familyName"] == family)
+        .unwrap_or_else(|| panic!("{given} {family} is not in users.csv"))
 }
 
 /// A SQLite database file as the source.
@@ -92,7 +112,29 @@ fn the_shipped_queries_give_a_valid_complete_set_on_sqlite() {
     for present in ["Aarav Patel", "Owen Parker", "Anna Sokolova"] {
         assert!(names.contains(&present.to_string()), "{present} must be in users.csv");
     }
+    // Campus's feed: no enabled account of their own, no user (a missing account, a
+    // disabled one); a locked account is still enabled. A guardian needs an enabled
+    // parent-portal account: Patrick O'Brien has no account, Giulia D'Amico's is disabled.
+    for absent in ["Chloe Martin", "Elijah White", "Patrick O'Brien", "Giulia D'Amico"] {
+        assert!(!names.contains(&absent.to_string()), "{absent} has no enabled account: not in users.csv");
+    }
+    assert_eq!(user(&users, "Emily", "Green")["username"], "s100129", "locked, still sent");
+    // A teacher who is also a parent has two accounts, the parent one with the lower
+    // userID: he is sent with his work account, and still linked to his daughter.
+    let becker = user(&users, "Thomas", "Becker");
+    assert_eq!((becker["role"].as_str(), becker["username"].as_str()), ("teacher", "thomas.becker"));
+    assert!(becker["agentSourcedIds"].contains(&user(&users, "Lily", "Becker")["sourcedId"]));
+    // José Ramírez also has a secondary enrollment at another school: his orgs are his
+    // primary school only, while his class there is kept (the row names its own school).
+    let jose = user(&users, "José", "Ramírez");
+    assert_eq!(jose["orgSourcedIds"].split(',').count(), 1, "primary school only");
     let enrollments = records(&zip, "enrollments.csv");
+    let jose_schools: std::collections::BTreeSet<&str> = enrollments
+        .iter()
+        .filter(|e| e["userSourcedId"] == jose["sourcedId"])
+        .map(|e| e["schoolSourcedId"].as_str())
+        .collect();
+    assert_eq!(jose_schools.len(), 2, "classes at the secondary school are kept: {jose_schools:?}");
     let co_teachers =
         enrollments.iter().filter(|e| e["role"] == "teacher" && e["primary"] == "false").count();
     assert!(co_teachers >= 3, "co-taught sections keep their co-teachers: {co_teachers}");
@@ -182,6 +224,77 @@ fn row_counts_match_what_the_generator_put_in() {
 }
 
 #[test]
+fn people_everyone_also_sends_those_without_an_account_with_derived_usernames() {
+    let expected = &crate::support::generated_fixture().1;
+    let db = sqlite_fixture();
+    let default = workspace(sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    default.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let everyone = workspace_for(sqlite_source(&db), &shipped_queries(), "oneroster-1.1", Some("everyone"));
+    // The set still passes validation: enrollments and demographics follow users.
+    everyone.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let zip = everyone.path("out/oneroster-20260115.zip");
+    let users = records(&zip, "users.csv");
+    let before = records(&default.path("out/oneroster-20260115.zip"), "users.csv");
+    assert_eq!(before.len() as u64, expected["users"].as_u64().unwrap());
+    assert!(users.len() > before.len(), "everyone: {} users, default: {}", users.len(), before.len());
+    // Every person the default leaves out for want of an (enabled, portal) account is sent.
+    let ids: std::collections::HashSet<&str> = users.iter().map(|u| u["sourcedId"].as_str()).collect();
+    for list in [
+        "students_without_account",
+        "student_accounts_disabled",
+        "guardians_without_portal",
+        "staff_accounts_disabled",
+    ] {
+        let guids = expected["must_be_absent"][list].as_array().unwrap();
+        assert!(!guids.is_empty(), "{list}");
+        for guid in guids {
+            assert!(ids.contains(guid.as_str().unwrap()), "everyone: {list} {guid} is sent");
+        }
+    }
+    // Usernames: the account's (even a disabled one), else the student number, else the
+    // e-mail, else the GUID; a staff member who is also a parent still gets the work account.
+    assert_eq!(user(&users, "Elijah", "White")["username"], "s100119", "disabled account's username");
+    let chloe = user(&users, "Chloe", "Martin");
+    assert_eq!(chloe["username"], chloe["identifier"], "no account: the student number");
+    assert_eq!(
+        user(&users, "Patrick", "O'Brien")["username"],
+        user(&users, "Patrick", "O'Brien")["sourcedId"]
+    );
+    assert_eq!(user(&users, "Thomas", "Becker")["username"], "thomas.becker");
+    // Still no secondary-only students: they have no primary school to belong to.
+    for guid in expected["must_be_absent"]["secondary_only"].as_array().unwrap() {
+        assert!(!ids.contains(guid.as_str().unwrap()), "secondary only {guid}");
+    }
+}
+
+/// The one time rule: everything follows the active school year, and people and
+/// enrollments are those current on the as-of date moved into that year. A run in July
+/// before the active year starts sends the year as of its first day; a run after its
+/// last day (before the next year is made active) sends it as of its last day. Never
+/// classes without anyone in them.
+#[test]
+fn a_run_outside_the_active_year_sends_it_as_of_its_first_or_last_day() {
+    let db = sqlite_fixture();
+    let run = |as_of: &str| {
+        let ws = workspace(sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+        ws.run(&["run", "--as-of", as_of]).assert_ok();
+        let zip = ws.path(&format!("out/oneroster-{}.zip", as_of.replace('-', "")));
+        zip_names(&zip).into_iter().map(|name| (unzip_entry(&zip, &name), name)).collect::<Vec<_>>()
+    };
+    // The active year (2025-26) runs from 2025-08-20 to 2026-06-05 in the fixture.
+    for (outside, inside) in [("2025-07-15", "2025-08-20"), ("2026-07-15", "2026-06-05")] {
+        let (a, b) = (run(outside), run(inside));
+        assert_eq!(a.len(), b.len());
+        for ((text, name), (same, _)) in a.iter().zip(&b) {
+            assert!(text == same, "{outside}: {name} differs from the run as of {inside}");
+        }
+        let enrollments = &a.iter().find(|(_, name)| name == "enrollments.csv").unwrap().0;
+        let students = enrollments.lines().filter(|l| l.contains(",student,")).count();
+        assert!(students > 1000, "{outside}: classes have their students ({students} student enrollments)");
+    }
+}
+
+#[test]
 fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
     let db = sqlite_fixture();
     let database = format!("oneroster_{}", std::process::id());
@@ -202,10 +315,13 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
         config.source(&pg_connection).source_key("user", &reader).source_raw("password = { env = \"DB_PW\" }")
     };
     let mut results = Vec::new();
-    for format in ["oneroster-1.1", "oneroster-1.2"] {
-        let on_sqlite = workspace(sqlite_source(&db), &shipped_queries(), format);
+    // Both versions with the default people setting, and 1.1 with people = "everyone".
+    for (format, people) in
+        [("oneroster-1.1", None), ("oneroster-1.2", None), ("oneroster-1.1", Some("everyone"))]
+    {
+        let on_sqlite = workspace_for(sqlite_source(&db), &shipped_queries(), format, people);
         on_sqlite.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
-        let mut on_pg = workspace(pg_source, &shipped_queries(), format);
+        let mut on_pg = workspace_for(pg_source, &shipped_queries(), format, people);
         on_pg.set_env("DB_PW", &service("SIS_TEST_PG_READER_PASSWORD"));
         results.push((format, on_pg.run(&["run", "--as-of", "2026-01-15"]), on_sqlite, on_pg));
     }

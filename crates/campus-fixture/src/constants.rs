@@ -50,3 +50,9 @@ pub(crate) const ST_CONTACT: u64 = 10;
 pub(crate) const ST_GUID_PERSON: u64 = 11;
 pub(crate) const ST_GUID_IDENTITY: u64 = 12;
 pub(crate) const ST_GUID_SCHOOL: u64 = 13;
+pub(crate) const ST_ACCOUNT: u64 = 14;
+
+/// UserAccount.homepage of parent-portal and student-portal accounts, as Campus stores it
+/// (staff accounts have none here).
+pub(crate) const PARENT_HOME: &str = "nav-wrapper/parent/portal/parent";
+pub(crate) const STUDENT_HOME: &str = "nav-wrapper/student/portal/student";

@@ -173,7 +173,8 @@ pub(crate) fn primary_active(d: &Dims, enrs: &[Enr]) -> bool {
     enrs.iter().any(|e| included(d, e) && e.primary && e.counts())
 }
 
-/// A OneRoster student (users.sql): the same with any service type.
-pub(crate) fn oneroster_active(d: &Dims, enrs: &[Enr]) -> bool {
-    enrs.iter().any(|e| included(d, e) && e.counts())
+/// A OneRoster student (users.sql, people = "campus-accounts"): the same, with an enabled
+/// account of their own. With people = "everyone", primary_active alone.
+pub(crate) fn oneroster_user(d: &Dims, st: &Student, enrs: &[Enr]) -> bool {
+    primary_active(d, enrs) && st.account.enabled()
 }

@@ -14,33 +14,41 @@
 //!                          without teacher or students included.
 //!   active_students        persons with a counting PRIMARY ('P') enrollment in an included
 //!                          calendar (students.sql rows).
-//!   oneroster_students     the same with any serviceType (users.sql role student,
-//!                          demographics.sql rows).
+//!   oneroster_students     the same, with an enabled account of their own (UserAccount not
+//!                          disable = 1; lock does not matter): users.sql role student and
+//!                          demographics.sql rows with the default people = "campus-accounts".
+//!                          Secondary enrollments add no student and no school.
 //!   staff                  distinct (person, school) with a current EmploymentAssignment at an
 //!                          included school (staff.sql rows).
 //!   student_enrollments    distinct (active section, student) with a current Roster row of the
-//!                          section's trial, the student holding a counting enrollment (any
-//!                          serviceType) in the section's calendar (rosters.sql 'student' rows,
-//!                          enrollments.sql student rows).
+//!                          section's trial, the student being a oneroster_students student
+//!                          and holding a counting enrollment (any serviceType) in the
+//!                          section's calendar (enrollments.sql student rows).
 //!   teacher_enrollments    distinct (active section, person) with a current SectionStaffHistory
 //!                          row of the section's trial with staffType 'P' (rosters.sql
 //!                          'teacher' rows, enrollments.sql rows with primary true).
 //!   co_teacher_enrollments the same with current rows of other staffTypes only (rosters.sql
 //!                          'co-teacher' rows, enrollments.sql teacher rows with primary false).
 //!   section_teachers       distinct persons of teacher_enrollments and co_teacher_enrollments.
-//!   users, and per role    users.sql after merging: one role per person, the first of student
-//!                          (oneroster_students), teacher of an active section, administrator
-//!                          (current assignment at an included school with supervisor = 1),
-//!                          teacher (such an assignment with teacher = 1), aide (any other such
+//!   users, and per role    users.sql after merging, people = "campus-accounts": one role per
+//!                          person, the first of student (oneroster_students), teacher of an
+//!                          active section, administrator (current assignment at an included
+//!                          school with supervisor = 1 or another non-teaching flag), teacher
+//!                          (such an assignment with teacher = 1), aide (any other such
 //!                          assignment), guardian (RelatedPair.guardian = 1, current, of a
-//!                          OneRoster student). Orphans (no current identity) are never users.
+//!                          OneRoster student, with an enabled parent-portal account). Staff
+//!                          roles need an enabled work account (one staff member's is
+//!                          disabled). Orphans (no current identity) are never users.
 //!   guardians              users.sql role guardian (a guardian who is also staff is a teacher).
 //! Lists (each holds at most LIST_LIMIT entries, in generation order; list_totals has the full
-//! count). must_be_absent: persons (personGUID) absent from students.sql, users.sql and
-//! enrollments.sql, or sectionIDs absent from sections.sql and classes.sql.
-//! must_be_present: persons present in users.sql (students also in students.sql, except
-//! secondary_only, who are only OneRoster students), section ids present in sections.sql, and
-//! names present among the first/last names of students.sql and users.sql.
+//! count). must_be_absent: persons (personGUID) absent from users.sql and enrollments.sql
+//! (and from students.sql, except the account lists: the demo queries do not look at
+//! accounts), or sectionIDs absent from sections.sql and classes.sql. The account lists
+//! (students_without_account, student_accounts_disabled, guardians_without_portal,
+//! staff_accounts_disabled) are present with people = "everyone".
+//! must_be_present: persons present in users.sql (students also in students.sql), section
+//! ids present in sections.sql, and names present among the first/last names of
+//! students.sql and users.sql.
 
 use crate::*;
 
@@ -74,10 +82,15 @@ pub(crate) enum L {
     SecondaryEnrollment,
     SecondaryOnly,
     EmptySections,
+    StudentsWithoutAccount,
+    StudentAccountsDisabled,
+    GuardiansWithoutPortal,
+    StaffAccountsDisabled,
+    LockedAccounts,
 }
 
 /// Name of each list, and whether it is a must_be_absent list.
-pub(crate) const LISTS: [(&str, bool); 28] = [
+pub(crate) const LISTS: [(&str, bool); 33] = [
     ("no_show", true),
     ("state_exclude", true),
     ("excluded_school", true),
@@ -104,9 +117,26 @@ pub(crate) const LISTS: [(&str, bool); 28] = [
     ("withdrawn_after_as_of", false),
     ("started_by_as_of", false),
     ("secondary_enrollment", false),
-    ("secondary_only", false),
+    ("secondary_only", true),
     ("empty_sections", false),
+    ("students_without_account", true),
+    ("student_accounts_disabled", true),
+    ("guardians_without_portal", true),
+    ("staff_accounts_disabled", true),
+    ("locked_accounts", false),
 ];
+
+/// One guardian = 1 pair.
+pub(crate) struct Link {
+    pub(crate) pid: u32,
+    /// The guardian has an enabled parent-portal account.
+    pub(crate) portal: bool,
+    /// The pair is current, its student a OneRoster student and the guardian has portal
+    /// access: linked in users.sql by default.
+    pub(crate) linked: bool,
+    /// The pair is current and its student would be sent with people = "everyone".
+    pub(crate) anyone: bool,
+}
 
 #[derive(Default)]
 pub(crate) struct List {
@@ -130,9 +160,10 @@ pub(crate) struct Expected {
     /// 4 teacher by assignment, 5 aide), NONE if not a staff user.
     pub(crate) staff_priority: Vec<u8>,
     pub(crate) co_teachers: Vec<u32>,
-    /// (guardian person, linked): one per guardian = 1 pair; linked when the pair is current
-    /// and its student a OneRoster student.
-    pub(crate) guardian_links: Vec<(u32, bool)>,
+    /// One per guardian = 1 pair.
+    pub(crate) guardian_links: Vec<Link>,
+    /// The staff member without an enabled work account.
+    pub(crate) disabled_staff: u32,
     pub(crate) awkward: Vec<String>,
     pub(crate) lists: Vec<List>,
 }
@@ -166,6 +197,7 @@ impl Expected {
     pub(crate) fn new(plan: &Plan) -> Expected {
         Expected {
             staff_priority: vec![NONE; plan.staff_total as usize],
+            disabled_staff: plan.disabled_staff(),
             lists: LISTS.iter().map(|_| List::default()).collect(),
             ..Expected::default()
         }
@@ -183,24 +215,36 @@ impl Expected {
         self.add(list, json_string(&plan.person_guid(pid)));
     }
 
-    pub(crate) fn staff_role(&mut self, pid: u32, priority: u8) {
+    /// Records a staff role of `pid`; false (and nothing recorded) when they have no
+    /// enabled work account, so no staff role.
+    pub(crate) fn staff_role(&mut self, pid: u32, priority: u8) -> bool {
+        if pid == self.disabled_staff {
+            return false;
+        }
         let slot = &mut self.staff_priority[(pid - FIRST_PERSON) as usize];
         *slot = (*slot).min(priority);
+        true
     }
 
     /// Settles what needs every table: guardians, roles, staff lists.
     pub(crate) fn finish(mut self, plan: &Plan) -> (Expected, Totals) {
         let mut links = std::mem::take(&mut self.guardian_links);
-        links.sort_unstable();
+        links.sort_by_key(|l| l.pid);
         let mut guardians = 0;
-        for group in links.chunk_by(|a, b| a.0 == b.0) {
-            let pid = group[0].0;
-            let linked = group.iter().filter(|l| l.1).count();
+        for group in links.chunk_by(|a, b| a.pid == b.pid) {
+            let pid = group[0].pid;
+            let linked = group.iter().filter(|l| l.linked).count();
             let staff = pid < plan.student_base;
-            if linked == 0 {
+            if !group.iter().any(|l| l.anyone) {
                 if !staff {
                     self.add_person(L::GuardiansNotCurrent, plan, pid);
                 }
+                continue;
+            }
+            if !group[0].portal && !staff {
+                self.add_person(L::GuardiansWithoutPortal, plan, pid);
+            }
+            if linked == 0 {
                 continue;
             }
             if linked >= 2 {
@@ -226,6 +270,7 @@ impl Expected {
                 let is_user = self.staff_priority[(pid - FIRST_PERSON) as usize] != NONE;
                 let list = match role {
                     _ if school.online => Some(L::ExcludedSchoolStaff),
+                    _ if pid == self.disabled_staff => Some(L::StaffAccountsDisabled),
                     Role::Teacher(School::RETIRING) if school.retire => Some(L::DepartedStaff),
                     Role::FutureHire => Some(L::FutureStaff),
                     _ => None,

@@ -10,9 +10,19 @@ pub(crate) struct ContactRec {
 
 pub(crate) struct AccountRec {
     pub(crate) username: String,
-    pub(crate) parent: bool,
+    /// UserAccount.homepage: PARENT_HOME for parent-portal accounts, STUDENT_HOME for
+    /// students, none for staff.
+    pub(crate) homepage: Option<&'static str>,
     pub(crate) saml: bool,
     pub(crate) disable: bool,
+    pub(crate) lock: bool,
+}
+
+impl AccountRec {
+    /// An enabled parent-portal account: what Campus's feed needs to send a guardian.
+    pub(crate) fn portal_access(&self) -> bool {
+        self.homepage == Some(PARENT_HOME) && !self.disable
+    }
 }
 
 /// Everything the Person, "identity", Contact and UserAccount rows of one person need.
@@ -35,6 +45,9 @@ pub(crate) struct PersonRec {
     pub(crate) staff_number: Option<u32>,
     pub(crate) contact: Option<ContactRec>,
     pub(crate) account: Option<AccountRec>,
+    /// A second, parent-portal account of a staff member who is also a parent. Its userID
+    /// is lower than the work account's, so "the lowest userID" would pick it.
+    pub(crate) parent_account: Option<AccountRec>,
 }
 
 impl PersonRec {
@@ -56,6 +69,7 @@ impl PersonRec {
             staff_number: None,
             contact: None,
             account: None,
+            parent_account: None,
         }
     }
 }
@@ -197,7 +211,23 @@ pub(crate) fn staff_person(plan: &Plan, s: usize, idx: u32) -> StaffRec {
             phone: Some(format!("555-020-{:04}", serial % 10_000)),
             language: "English",
         }),
-        account: Some(AccountRec { username: local, parent: false, saml: true, disable: false }),
+        account: Some(AccountRec {
+            username: local,
+            homepage: None,
+            saml: true,
+            // One aide's account was disabled (on leave): Campus's feed leaves her out.
+            disable: pid == plan.disabled_staff(),
+            lock: false,
+        }),
+        // The teacher who is also a parent (Lily Becker's father) has a parent-portal
+        // account too, created before his work account.
+        parent_account: (pid == plan.portal_staff()).then(|| AccountRec {
+            username: format!("{}.home@example.com", slug(&last)),
+            homepage: Some(PARENT_HOME),
+            saml: false,
+            disable: false,
+            lock: false,
+        }),
         ..PersonRec::bare(pid, Cow::Borrowed(first), last, gender)
     };
     StaffRec { rec, email, assignments }
@@ -261,11 +291,13 @@ pub(crate) fn student_person(plan: &Plan, st: &Student) -> PersonRec {
         StudentEmail::Auto => (rc.below(2) == 0).then_some(None),
     };
     let phone = (email_rule == StudentEmail::NullRow).then(|| format!("555-030-{:04}", i % 10_000));
-    let account = matches!(email, Some(Some(_))).then(|| AccountRec {
+    // Every student has a portal account, whatever their e-mail, unless it is missing.
+    let account = (st.account != Acct::Missing).then(|| AccountRec {
         username: format!("s{number}"),
-        parent: false,
+        homepage: Some(STUDENT_HOME),
         saml: false,
-        disable: matches!(st.kind, Kind::WithdrawnBefore | Kind::LeftNeverClosed),
+        disable: st.account == Acct::Disabled,
+        lock: st.account == Acct::Locked,
     });
     PersonRec {
         middle,
@@ -299,6 +331,7 @@ pub(crate) fn guardian_person(
     email: GuardianEmail,
     language: &'static str,
     spaced_login: bool,
+    portal_disabled: bool,
 ) -> PersonRec {
     let auto = || {
         let (f, l) = (slug(&first), slug(&last));
@@ -318,9 +351,10 @@ pub(crate) fn guardian_person(
     let account = match &email {
         Some(Some(e)) if !e.is_empty() => Some(AccountRec {
             username: if spaced_login { format!("{first} {last}") } else { e.clone() },
-            parent: true,
+            homepage: Some(PARENT_HOME),
             saml: false,
-            disable: false,
+            disable: portal_disabled,
+            lock: false,
         }),
         _ => None,
     };
@@ -346,7 +380,9 @@ pub(crate) fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
                 } else {
                     let pid = plan.guardian_pid(head, slot as u32);
                     let names = (Cow::Borrowed(g.first), Cow::Borrowed(g.last), g.gender);
-                    (pid, Some(guardian_person(pid, names, g.email, g.language, g.spaced_login)))
+                    let person =
+                        guardian_person(pid, names, g.email, g.language, g.spaced_login, g.portal_disabled);
+                    (pid, Some(person))
                 };
                 Rel { pid, person, name: g.rel, guardian: g.guardian, seq: g.seq, start: g.start, end: g.end }
             })
@@ -369,7 +405,7 @@ pub(crate) fn family_rels(plan: &Plan, head: u32) -> Vec<Rel> {
         let pid = plan.guardian_pid(head, slot);
         let start =
             if r.below(2) == 0 { None } else { Some(r.date(Date::ymd(2012, 8, 1), Date::ymd(2025, 8, 15))) };
-        let person = guardian_person(pid, names, email, cu.language, spaced);
+        let person = guardian_person(pid, names, email, cu.language, spaced, false);
         Rel { pid, person: Some(person), name: rel, guardian: true, seq: None, start, end: None }
     };
     if r.per_mille(5) {
@@ -457,6 +493,7 @@ pub(crate) fn for_each_person(
         rec.student_number = None;
         rec.contact = None;
         rec.account = None;
+        rec.parent_account = None;
         f(&rec)?;
     }
     Ok(())
@@ -531,22 +568,32 @@ pub(crate) fn write_people(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io::
             .end()
     })?;
     w.start(Some(&T_USER_ACCOUNT))?;
+    let account_row = |w: &mut Sql, user_id: u32, pid: u32, account: &AccountRec| {
+        w.row()
+            .int(user_id)
+            .int(pid)
+            .text(&account.username)
+            .opt_text(account.homepage)
+            .flag(account.saml)
+            .opt_int(account.saml.then_some(1))
+            .flag(account.disable)
+            .flag(account.lock)
+            .null()
+            .stamp(Date::ymd(2025, 8, 1), 7 * 60 + 30)
+            .end()
+    };
+    // Staff members' parent accounts first, so their userIDs are the lower ones.
+    let mut user_id = 801u32;
+    for_each_person(plan, &mut |p| {
+        let Some(account) = &p.parent_account else { return Ok(()) };
+        user_id += 1;
+        account_row(w, user_id - 1, p.pid, account)
+    })?;
     let mut user_id = 901u32;
     for_each_person(plan, &mut |p| {
         let Some(account) = &p.account else { return Ok(()) };
         user_id += 1;
-        w.row()
-            .int(user_id - 1)
-            .int(p.pid)
-            .text(&account.username)
-            .opt_text(account.parent.then_some("nav-wrapper/parent/portal/parent/home"))
-            .flag(account.saml)
-            .opt_int(account.saml.then_some(1))
-            .flag(account.disable)
-            .int(0)
-            .null()
-            .stamp(Date::ymd(2025, 8, 1), 7 * 60 + 30)
-            .end()
+        account_row(w, user_id - 1, p.pid, account)
     })?;
     Ok(())
 }
@@ -557,12 +604,24 @@ pub(crate) fn write_related_pairs(plan: &Plan, w: &mut Sql, exp: &mut Expected) 
     let mut pair_id = 1501u32;
     for i in 0..d.n {
         let st = student(d, i);
-        let oneroster = oneroster_active(d, &enrollments(d, &st));
+        let enrs = enrollments(d, &st);
+        // A user by default (people = "campus-accounts"), and with people = "everyone".
+        let (user, anyone) = (oneroster_user(d, &st, &enrs), primary_active(d, &enrs));
         let (head, len) = family(d, i);
         let mut rels = family_rels(plan, head);
         for rel in &rels {
             if rel.guardian {
-                exp.guardian_links.push((rel.pid, oneroster && current(rel.start, rel.end)));
+                let portal = match &rel.person {
+                    Some(person) => person.account.as_ref().is_some_and(AccountRec::portal_access),
+                    None => rel.pid == plan.portal_staff(),
+                };
+                let now = current(rel.start, rel.end);
+                exp.guardian_links.push(Link {
+                    pid: rel.pid,
+                    portal,
+                    linked: portal && now && user,
+                    anyone: now && anyone,
+                });
             } else if i == head {
                 exp.add_person(L::NonGuardians, plan, rel.pid);
             }
@@ -688,9 +747,21 @@ pub(crate) fn write_enrollments(plan: &Plan, w: &mut Sql, exp: &mut Expected) ->
             id += 1;
         }
         let primary = primary_active(d, &enrs);
-        let oneroster = oneroster_active(d, &enrs);
+        let oneroster = oneroster_user(d, &st, &enrs);
         exp.active_students += u64::from(primary);
         exp.oneroster_students += u64::from(oneroster);
+        if st.kind == Kind::Normal {
+            let list = match st.account {
+                Acct::Missing => Some(L::StudentsWithoutAccount),
+                Acct::Disabled => Some(L::StudentAccountsDisabled),
+                Acct::Locked => Some(L::LockedAccounts),
+                Acct::Enabled => None,
+            };
+            if let Some(list) = list {
+                debug_assert_eq!(oneroster, st.account.enabled(), "student {i}");
+                exp.add_person(list, plan, pid);
+            }
+        }
         let list = match st.kind {
             Kind::NoShow => L::NoShow,
             Kind::StateExclude => L::StateExclude,
@@ -707,7 +778,7 @@ pub(crate) fn write_enrollments(plan: &Plan, w: &mut Sql, exp: &mut Expected) ->
             Kind::SecondaryHere | Kind::SecondaryExcluded | Kind::SummerSchool => L::SecondaryEnrollment,
             Kind::SecondaryOnly => L::SecondaryOnly,
             Kind::Normal => {
-                if primary && i < SHOW_LEN {
+                if oneroster && i < SHOW_LEN {
                     let sh = &SHOW[i as usize];
                     for name in [sh.first, sh.last] {
                         if !name.chars().all(|c| c.is_ascii_alphanumeric())
@@ -721,7 +792,7 @@ pub(crate) fn write_enrollments(plan: &Plan, w: &mut Sql, exp: &mut Expected) ->
             }
         };
         let absent = LISTS[list as usize].1;
-        let expected_present = !absent && (primary || list as usize == L::SecondaryOnly as usize);
+        let expected_present = !absent && primary;
         debug_assert!(if absent { !oneroster } else { expected_present && oneroster }, "student {i}");
         exp.add_person(list, plan, pid);
     }

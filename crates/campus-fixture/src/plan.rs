@@ -416,6 +416,15 @@ impl Plan {
         self.student_base + i
     }
 
+    /// The staff member whose work account is disabled: the first school's aide.
+    pub(crate) fn disabled_staff(&self) -> u32 {
+        self.staff_pid(0, Role::Aide)
+    }
+    /// The staff member who also has a parent-portal account: the guardian of the showcase
+    /// student Lily Becker (first middle-high school, teacher 0).
+    pub(crate) fn portal_staff(&self) -> u32 {
+        self.staff_pid(self.d.high(0), Role::Teacher(0))
+    }
     pub(crate) fn staff_pid(&self, school: usize, role: Role) -> u32 {
         let s = &self.schools[school];
         FIRST_PERSON + s.staff_base + s.idx(role)

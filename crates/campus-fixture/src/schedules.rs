@@ -343,7 +343,10 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
             now.sort_unstable();
             now.dedup_by_key(|x| x.0);
             for (pid, co) in now {
-                exp.staff_role(pid, 2);
+                if !exp.staff_role(pid, 2) {
+                    // No enabled work account: not a user, so no enrollment either.
+                    continue;
+                }
                 if co {
                     exp.co_teacher_enrollments += 1;
                     exp.co_teachers.push(pid);
@@ -463,6 +466,7 @@ pub(crate) fn write_rosters(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io:
         let enrs = enrollments(d, &st);
         let pid = plan.student_pid(i);
         let rows = roster_rows(plan, &st, &enrs);
+        let user = oneroster_user(d, &st, &enrs);
         let mut now = Vec::new();
         for row in &rows {
             let modified = match row.start {
@@ -483,7 +487,7 @@ pub(crate) fn write_rosters(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io:
                 let enrolled = enrs.iter().any(|e| {
                     e.year == ACTIVE && e.place == Place::Regular && e.school == school && e.counts()
                 });
-                if enrolled && current(row.start, row.end) {
+                if user && enrolled && current(row.start, row.end) {
                     now.push(row.section);
                 }
             }

@@ -200,7 +200,11 @@ pub(crate) fn write_header(plan: &Plan, w: &mut Sql) {
          --   a teacher at two schools, two assignments at one school, staff of the excluded school.\n\
          --   Guardians shared by siblings, a teacher who is a guardian, non-guardian relatives,\n\
          --   an ended foster link, links not yet in force, guardians without e-mail, usernames\n\
-         --   with spaces, and names such as O'Brien, Zoë, Nguyễn, 王小明, Иванов, 'Washington,\n\
+         --   with spaces. Accounts: a student without one (Chloe Martin), with a disabled one\n\
+         --   (Elijah White), with a locked one (Emily Green); guardians without a parent-portal\n\
+         --   account (those without e-mail) or with a disabled one (Giulia D'Amico); an aide\n\
+         --   whose work account is disabled; a teacher (Thomas Becker) whose parent-portal\n\
+         --   account has a lower userID than his work account. Names such as O'Brien, Zoë, Nguyễn, 王小明, Иванов, 'Washington,\n\
          --   Jr.' and 'Robert \"Bobby\"'.\n",
         seed = d.seed,
         n = d.n,

@@ -82,6 +82,29 @@ pub(crate) enum StudentEmail {
     Local(&'static str),
 }
 
+/// A student's own Campus login (UserAccount, homepage the student portal).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Acct {
+    Enabled,
+    /// Locked (lock = 1) after failed log-ins, but not disabled: still sent.
+    Locked,
+    /// disable = 1: not sent by default (people = "campus-accounts").
+    Disabled,
+    /// No UserAccount row at all: not sent by default.
+    Missing,
+}
+
+impl Acct {
+    /// What Campus's own feed needs: an enabled account.
+    pub(crate) fn enabled(self) -> bool {
+        matches!(self, Acct::Enabled | Acct::Locked)
+    }
+}
+
+/// Per-mille rates of the account traps among generated students of Kind::Normal:
+/// (missing, disabled, locked).
+pub(crate) const ACCOUNT_RATES: (u64, u64, u64) = (8, 8, 4);
+
 /// How a guardian's e-mail is set.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GuardianEmail {
@@ -110,6 +133,8 @@ pub(crate) struct ShowGuardian {
     pub(crate) spaced_login: bool,
     /// The staff member at slot (first middle-high school, teacher 0) instead of a new person.
     pub(crate) staff: bool,
+    /// The parent-portal account is disabled (disable = 1): no portal access.
+    pub(crate) portal_disabled: bool,
 }
 
 pub(crate) const LINKED: Date = Date::ymd(2019, 8, 1);
@@ -134,6 +159,7 @@ pub(crate) const fn gd(
         language: "English",
         spaced_login: false,
         staff: false,
+        portal_disabled: false,
     }
 }
 
@@ -197,8 +223,10 @@ pub(crate) static G_BECKER: [ShowGuardian; 2] = [
     ShowGuardian { staff: true, ..gd("Thomas", "Becker", M, "Father", 1) },
     gd("Katrin", "Becker", F, "Mother", 2),
 ];
-pub(crate) static G_DAMICO: [ShowGuardian; 1] =
-    [gd("Giulia", "D'Amico", F, "Mother", 1).email(GuardianEmail::Given("giulia.damico@example.com"))];
+pub(crate) static G_DAMICO: [ShowGuardian; 1] = [ShowGuardian {
+    portal_disabled: true,
+    ..gd("Giulia", "D'Amico", F, "Mother", 1).email(GuardianEmail::Given("giulia.damico@example.com"))
+}];
 
 /// A hand-made student of the showcase.
 #[derive(Clone, Copy)]
@@ -222,6 +250,7 @@ pub(crate) struct Show {
     pub(crate) switch: bool,
     pub(crate) latin: bool,
     pub(crate) guardians: &'static [ShowGuardian],
+    pub(crate) account: Acct,
 }
 
 pub(crate) const fn s(first: &'static str, last: &'static str, gender: u8, grade: i8) -> Show {
@@ -243,10 +272,15 @@ pub(crate) const fn s(first: &'static str, last: &'static str, gender: u8, grade
         switch: false,
         latin: false,
         guardians: &[],
+        account: Acct::Enabled,
     }
 }
 
 impl Show {
+    pub(crate) const fn account(mut self, account: Acct) -> Self {
+        self.account = account;
+        self
+    }
     pub(crate) const fn mid(mut self, middle: &'static str) -> Self {
         self.middle = Some(middle);
         self
@@ -293,7 +327,7 @@ pub(crate) static SHOW: [Show; SHOW_COUNT] = [
     s("Noah", "Williams", M, 0).race(4),
     s("Sofía", "Hernández-López", F, 1).of(ES).guardians(&G_HERNANDEZ),
     s("Bảo", "Nguyễn", M, 1).mid("Minh").of(VI).guardians(&G_NGUYEN),
-    s("Chloe", "Martin", F, 1),
+    s("Chloe", "Martin", F, 1).account(Acct::Missing),
     s("Jackson", "Davis", M, 1).mid("Lee").race(4),
     s("Amelia", "Clark", F, 1).is(Kind::LateStartAfter, ymd(2026, 2, 2), AS_OF),
     Show { abroad: Some(("CN", ymd(2023, 7, 15))), ..s("小明", "王", M, 2).of(ZH).guardians(&G_WANG) },
@@ -303,7 +337,7 @@ pub(crate) static SHOW: [Show; SHOW_COUNT] = [
     s("Henry", "Taylor", M, 2).kind(Kind::StateExclude),
     s("Robert \"Bobby\"", "Anderson", M, 3).mid("James"),
     s("Mia", "Jackson", F, 3).race(4).guardians(&G_FOSTER),
-    s("Elijah", "White", M, 3),
+    s("Elijah", "White", M, 3).account(Acct::Disabled),
     s("Harper", "Harris", F, 3).email(StudentEmail::NullRow),
     s("Benjamin", "Lewis", M, 3).email(StudentEmail::Blank),
     Show {
@@ -320,7 +354,7 @@ pub(crate) static SHOW: [Show; SHOW_COUNT] = [
     s("Daniel", "Scott", M, 4).is(Kind::WithdrawnBefore, ymd(2025, 10, 31), AS_OF),
     s("Mary-Kate", "Adams-Baker", F, 5),
     s("Marcus", "Washington, Jr.", M, 5).mid("Anthony").of(AA).guardians(&G_WASHINGTON),
-    s("Emily", "Green", F, 5),
+    s("Emily", "Green", F, 5).account(Acct::Locked),
     s("Aaliyah", "Robinson", F, 5).of(AA),
     s("Sebastián", "Ortiz", M, 5).mid("").of(ES),
     s("Camille", "Lefèvre", F, 3).of(FR).is(Kind::TransferBefore, ymd(2025, 11, 14), ymd(2025, 11, 17)),
@@ -381,6 +415,8 @@ pub(crate) struct Student {
     /// Dates of the kind (withdrawal, start, transfer...).
     pub(crate) a: Date,
     pub(crate) b: Date,
+    /// The student's own Campus login.
+    pub(crate) account: Acct,
 }
 
 pub(crate) fn student(d: &Dims, i: u32) -> Student {
@@ -399,6 +435,7 @@ pub(crate) fn student(d: &Dims, i: u32) -> Student {
             latin: sh.latin,
             a: sh.a,
             b: sh.b,
+            account: account_of(d, i, sh.kind, sh.account),
         };
     }
     let mut x = r.below(1000);
@@ -444,7 +481,27 @@ pub(crate) fn student(d: &Dims, i: u32) -> Student {
     let normal_high = kind == Kind::Normal && grade >= 6;
     let switch = normal_high && r.per_mille(25);
     let latin = normal_high && r.per_mille(40);
-    Student { i, kind, grade, elem, high, null_flags, switch, latin, a, b }
+    let account = account_of(d, i, kind, Acct::Enabled);
+    Student { i, kind, grade, elem, high, null_flags, switch, latin, a, b, account }
+}
+
+/// A student's account: disabled once they left (withdrawn, or gone with the enrollment
+/// never closed); for generated students of Kind::Normal, at ACCOUNT_RATES, missing,
+/// disabled or locked (its own random stream, so nothing else changes); else `given`.
+fn account_of(d: &Dims, i: u32, kind: Kind, given: Acct) -> Acct {
+    if matches!(kind, Kind::WithdrawnBefore | Kind::LeftNeverClosed) {
+        return Acct::Disabled;
+    }
+    if i < SHOW_LEN || kind != Kind::Normal {
+        return given;
+    }
+    let (missing, disabled, locked) = ACCOUNT_RATES;
+    match Rng::new(d.seed, ST_ACCOUNT, u64::from(i)).below(1000) {
+        x if x < missing => Acct::Missing,
+        x if x < missing + disabled => Acct::Disabled,
+        x if x < missing + disabled + locked => Acct::Locked,
+        _ => Acct::Enabled,
+    }
 }
 
 /// First member and size of a student's family. Showcase families are marked in SHOW; the

@@ -25,6 +25,8 @@
 --     of classes.sql resolves even when a placement points at another term schedule.
 --     UNION removes the duplicates.
 --   The as-of date is not used here: sessions follow the active year.
+--   (One time rule for the folder: everything follows the active year; people and
+--   enrollments the as-of date moved into it. See users.sql.)
 -- Id scheme: sy- plus endYear, term- plus termID (the same prefixes as in classes.sql and
 --   courses.sql).
 -- Order: by prefix, then id (sy- sorts before term-). Every session is one row.

@@ -28,6 +28,8 @@
 --     Calendar.summerSchool = 1, school not School.exclude = 1 (NULL flags count as 0).
 --   Sections without teachers or students are kept.
 --   The as-of date is not used here.
+--   (One time rule for the folder: everything follows the active year; people and
+--   enrollments the as-of date moved into it. See users.sql.)
 -- Order: by sectionID (all rows share the prefix class-), then term start date, termID,
 --   period seq and periodID, so the rows of a class are consecutive and the term and period
 --   lists come out in time order.

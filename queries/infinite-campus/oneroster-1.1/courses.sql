@@ -16,6 +16,8 @@
 --     (NULL flags count as 0). Next year courses already exist and must not leak.
 --   Courses without sections are kept (they are part of the catalogue of the year).
 --   The as-of date is not used here.
+--   (One time rule for the folder: everything follows the active year; people and
+--   enrollments the as-of date moved into it. See users.sql.)
 -- Id scheme: course- plus courseID, sy- plus endYear, schoolGUID for the org (the same as in
 --   orgs.sql, academicSessions.sql and classes.sql).
 -- Order: by courseID. Every course is one row.

@@ -20,23 +20,35 @@
 --   classSourcedId = class- plus sectionID, schoolSourcedId = School.schoolGUID,
 --   userSourcedId = Person.personGUID (the same ids as classes.sql, orgs.sql and users.sql).
 -- Reads:   Section, Trial, Course, Calendar, SchoolYear, School, SectionPlacement, Term,
---          Roster, Enrollment, SectionStaffHistory, Person, "identity"
+--          Roster, Enrollment, SectionStaffHistory, UserAccount, Person, "identity"
 -- Filters, and why:
 --   * Sections: exactly those of classes.sql (active trial, Course.active = 1, included
 --     calendars of the active year, no School.exclude / Calendar.exclude / summerSchool).
 --     Roster and SectionStaffHistory rows must carry the trialID of the section, or the rows
 --     of draft trials appear.
---   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the as-of
---     date, endDate NULL or not before it, so dropped classes and replaced teachers are not
---     sent.
+--   * The date is the as-of date moved into the active school year (the one time rule of
+--     users.sql: before the year's first day it counts as the first day, after its last day
+--     as the last day).
+--   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the date,
+--     endDate NULL or not before it, so dropped classes and replaced teachers are not sent.
+--   * Only the users of users.sql, under the same people setting: a student must be a
+--     student user (a current primary enrollment in an included calendar and, by default,
+--     an enabled account of their own that is not a parent-portal one); a teacher must,
+--     by default, have such an account (their work account). Otherwise the enrollment would
+--     name a user that is not in users.csv, and the set would fail validation.
 --   * Students must also hold an Enrollment in the calendar of the section that is current on
---     the as-of date (startDate not after it, endDate NULL or not before it) and is not
+--     the date (startDate not after it, endDate NULL or not before it) and is not
 --     noShow = 1 or stateExclude = 1 (NULL counts as 0): Campus keeps the rosters of
---     no-shows and state-excluded students. Primary and secondary enrollments both count
---     (users.sql includes students with either).
+--     no-shows and state-excluded students. Here a secondary (or service) enrollment
+--     counts: a student whose primary school is one school and who takes a class at
+--     another (a career centre, a shared programme) is on that class's roster in Campus,
+--     and the teacher must see them. Only the student's orgs (users.sql) follow the primary
+--     enrollment; this row names the class's own school, which OneRoster allows.
 --   * The person must have a current identity (Person.currentIdentityID): users.sql drops
 --     orphans left by a merge, so their enrollments would not resolve.
--- Parameters: every question-mark placeholder is the as-of date, bound as a date.
+-- Parameters: the placeholder written `? /* people */` is bound to the job's people setting
+--   as text ('campus-accounts' or 'everyone'), see users.sql; every other question-mark
+--   placeholder is the as-of date, bound as a date.
 -- Order: by prefix (enr-s- before enr-t-), then id. Every enrollment is one row.
 -- Written for row estimates: correlated second conditions are CASE WHEN a = b THEN 1 END IS
 --   NOT NULL and the first row of a window is rn < 2, not rn = 1. Same meaning; PostgreSQL
@@ -44,7 +56,53 @@
 --   (minutes at 100 000 students, 6 s now). See users.sql.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. primary is a reserved word
 --   and is written as a double-quoted lower-case alias. GUIDs are cast to varchar(36).
-WITH sec AS (
+WITH opt AS (
+    -- The job's people setting: everyone = 1 for 'everyone', 0 for 'campus-accounts'.
+    SELECT CASE WHEN ? /* people */ = 'everyone' THEN 1 ELSE 0 END AS everyone
+),
+cal AS (
+    SELECT c.calendarID,
+           c.schoolID,
+           c.startDate,
+           c.endDate
+    FROM Calendar c
+    JOIN SchoolYear sy ON sy.endYear = c.endYear AND sy.active = 1
+    JOIN School sch ON sch.schoolID = c.schoolID
+    WHERE (sch.exclude IS NULL OR sch.exclude = 0)
+      AND (c.exclude IS NULL OR c.exclude = 0)
+      AND (c.summerSchool IS NULL OR c.summerSchool = 0)
+),
+yr AS (
+    -- The as-of date moved into the active school year, as in users.sql.
+    SELECT CASE WHEN ? < MIN(cal.startDate) THEN MIN(cal.startDate)
+                WHEN ? > MAX(cal.endDate) THEN MAX(cal.endDate)
+                ELSE ? END AS asOf
+    FROM cal
+),
+wacct AS (
+    -- Persons with an enabled account that is not a parent-portal one, as in users.sql.
+    SELECT DISTINCT ua.personID
+    FROM UserAccount ua
+    WHERE NULLIF(LTRIM(RTRIM(ua.username)), '') IS NOT NULL
+      AND COALESCE(ua.disable, 0) = 0
+      AND CASE WHEN ua.homepage LIKE 'nav-wrapper/parent/portal/parent%' THEN 1 ELSE 0 END = 0
+),
+pupil AS (
+    -- The students of users.sql: a current primary enrollment in an included calendar
+    -- (and, unless people = everyone, an account of their own).
+    SELECT DISTINCT e.personID
+    FROM Enrollment e
+    JOIN cal ON cal.calendarID = e.calendarID
+    CROSS JOIN yr
+    CROSS JOIN opt
+    WHERE e.serviceType = 'P'
+      AND (e.noShow IS NULL OR e.noShow = 0)
+      AND (e.stateExclude IS NULL OR e.stateExclude = 0)
+      AND e.startDate <= yr.asOf
+      AND (e.endDate IS NULL OR e.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR e.personID IN (SELECT wacct.personID FROM wacct))
+),
+sec AS (
     SELECT s.sectionID,
            s.trialID,
            cal.calendarID,
@@ -85,8 +143,10 @@ stu AS (
     FROM Roster r
     JOIN sec ON sec.sectionID = r.sectionID
             AND CASE WHEN sec.trialID = r.trialID THEN 1 END IS NOT NULL
-    WHERE (r.startDate IS NULL OR r.startDate <= ?)
-      AND (r.endDate IS NULL OR r.endDate >= ?)
+    JOIN pupil ON pupil.personID = r.personID
+    CROSS JOIN yr
+    WHERE (r.startDate IS NULL OR r.startDate <= yr.asOf)
+      AND (r.endDate IS NULL OR r.endDate >= yr.asOf)
       AND EXISTS (SELECT 1
                   FROM Enrollment e
                   WHERE e.personID = r.personID
@@ -95,8 +155,8 @@ stu AS (
                     AND CASE WHEN e.calendarID = sec.calendarID THEN 1 END IS NOT NULL
                     AND (e.noShow IS NULL OR e.noShow = 0)
                     AND (e.stateExclude IS NULL OR e.stateExclude = 0)
-                    AND e.startDate <= ?
-                    AND (e.endDate IS NULL OR e.endDate >= ?))
+                    AND e.startDate <= yr.asOf
+                    AND (e.endDate IS NULL OR e.endDate >= yr.asOf))
 ),
 tch AS (
     SELECT h.historyID,
@@ -111,9 +171,12 @@ tch AS (
     FROM SectionStaffHistory h
     JOIN sec ON sec.sectionID = h.sectionID
             AND CASE WHEN sec.trialID = h.trialID THEN 1 END IS NOT NULL
+    CROSS JOIN yr
+    CROSS JOIN opt
     WHERE h.staffType IN ('P', 'T')
-      AND (h.startDate IS NULL OR h.startDate <= ?)
-      AND (h.endDate IS NULL OR h.endDate >= ?)
+      AND (h.startDate IS NULL OR h.startDate <= yr.asOf)
+      AND (h.endDate IS NULL OR h.endDate >= yr.asOf)
+      AND (opt.everyone = 1 OR h.personID IN (SELECT wacct.personID FROM wacct))
 ),
 enr AS (
     SELECT 'enr-s-'                            AS sourcedId_prefix,

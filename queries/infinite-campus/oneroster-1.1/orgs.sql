@@ -15,6 +15,8 @@
 --   * A district is included when it owns an included school, so every parentSourcedId
 --     resolves.
 --   The as-of date is not used here: org membership follows the active year.
+--   (One time rule for the folder: everything follows the active year; people and
+--   enrollments the as-of date moved into it. See users.sql.)
 -- Id scheme (shared by all files of this folder): district- plus districtID for districts,
 --   schoolGUID for schools. The district id is cast to varchar so that both branches of the
 --   union have the same type.
