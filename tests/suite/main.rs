@@ -33,3 +33,4 @@ mod sftp_hostile_server;
 mod sftp_interop;
 mod sftp_negotiation;
 mod sqlite_source;
+mod sqlserver_drivers;
