@@ -104,7 +104,7 @@ pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
     // A named instance (host\INSTANCE) is found through the SQL Browser on UDP 1434; the
     // TCP step can only test the default port then, which the hint explains.
     let host = host.split('\\').next().unwrap_or_default().to_string();
-    let default_port = crate::source::DriverKind::of(connection_string).default_port();
+    let default_port = crate::source::drivers::of_connection_string(connection_string).default_port;
     let port = port_in_server.or_else(|| get("Port").and_then(|p| p.parse().ok())).unwrap_or(default_port);
     (!host.is_empty()).then_some((host, port))
 }

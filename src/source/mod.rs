@@ -25,6 +25,7 @@ use crate::config::SourceConfig;
 use crate::query::SqlDialect;
 
 mod connection_string;
+pub mod drivers;
 mod explain;
 mod fetch;
 mod query_form;
@@ -56,6 +57,8 @@ pub struct Source {
     pub dbms: String,
     /// The SQL dialect of that product: query text is vetted and sent in this dialect.
     pub dialect: SqlDialect,
+    /// The ODBC driver the driver manager loaded, and its profile (see `drivers.rs`).
+    pub driver: drivers::Identified,
 }
 
 /// Sets `SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY` before connecting.
@@ -136,6 +139,7 @@ impl Source {
             session_encoding: "UTF8",
             dbms,
             dialect,
+            driver: drivers::identify(&config.connection_string),
         };
         source.enforce_read_only()?;
         if dialect == SqlDialect::SqlServer {
