@@ -12,14 +12,17 @@
 //! a dozen bytes, to show what `check` says when SQL Server does answer.
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sqlparser::ast::{Expr, Select, TableFactor, Visit, Visitor};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
 
-use crate::support::{Workspace, repo};
+use crate::support::{ConfigBuilder, JobBuilder, Run, Workspace, repo, service};
 
 /// Every `.sql` under queries/, whatever another change adds or renames there.
 fn shipped_queries() -> Vec<PathBuf> {
@@ -355,4 +358,228 @@ fn every_shipped_query_parses_with_sqlglot_too() {
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.contains("unclosed.sql: not valid T-SQL for sqlglot"), "{stdout}");
     assert!(stdout.contains("two.sql: 2 statements, expected exactly one"), "{stdout}");
+}
+
+/// A password that must never appear in any output.
+const DB_PASSWORD: &str = "tds-Secr;et}pw-7731";
+
+/// A workspace whose source is `connection_string` (FreeTDS, as districts write it), with
+/// a read-only user, the password from the environment and a short login timeout.
+fn freetds_workspace(connection_string: &str) -> Workspace {
+    let mut ws = Workspace::new();
+    ws.write("q/users.sql", "SELECT personID AS id FROM Person");
+    ConfigBuilder::new()
+        .source(connection_string)
+        .source_key("user", "extract_ro")
+        .source_raw("password = { env = \"DB_PW\" }\nlogin_timeout = \"2s\"")
+        .job(JobBuilder::csv("vendor", "q"))
+        .write(&ws);
+    ws.set_env("DB_PW", DB_PASSWORD);
+    ws
+}
+
+/// Runs sis-extract and checks that the password was not printed, with `-v` too.
+fn run(ws: &Workspace, args: &[&str]) -> Run {
+    let run = ws.run(args);
+    assert!(!run.both().contains(DB_PASSWORD), "the password was printed:\n{}", run.both());
+    run
+}
+
+/// The `check` report's line for `step`.
+#[track_caller]
+fn step_line(run: &Run, step: &str) -> String {
+    run.stdout
+        .lines()
+        .find(|l| (l.contains('✓') || l.contains('✗')) && l.contains(&format!(" {step} ")))
+        .unwrap_or_else(|| panic!("no {step} step in:\n{}", run.stdout))
+        .to_string()
+}
+
+/// A port on 127.0.0.1 where nothing listens: bound, then let go.
+fn refused_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A listener that accepts and never writes; connections are held until the test ends.
+fn silent_port() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepting = listener.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in accepting.incoming() {
+            match stream {
+                Ok(stream) => held.push(stream),
+                Err(_) => break,
+            }
+        }
+    });
+    (listener, port)
+}
+
+/// The one stand-in for SQL Server (which cannot run here): answers each PRELOGIN with
+/// the answer of a SQL Server 2016 SP1 (13.0.4001) that requires no encryption, then
+/// closes the connection instead of going on to the login.
+fn fake_sql_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                let mut header = [0u8; 8];
+                if stream.read_exact(&mut header).is_err() || header[0] != 0x12 {
+                    return;
+                }
+                let mut rest = vec![0u8; u16::from_be_bytes([header[2], header[3]]) as usize - 8];
+                let _ = stream.read_exact(&mut rest);
+                // VERSION 13.0.4001.0 and ENCRYPTION 0x02 (not supported), then 0xFF.
+                let payload: [u8; 18] = [
+                    0x00, 0x00, 0x0b, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xff, 13, 0, 0x0f, 0xa1, 0,
+                    0, 0x02,
+                ];
+                let mut answer = vec![0x04, 0x01, 0x00, (8 + payload.len()) as u8, 0, 0, 1, 0];
+                answer.extend_from_slice(&payload);
+                let _ = stream.write_all(&answer);
+                std::thread::sleep(Duration::from_millis(200));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn the_freetds_driver_loads_and_says_when_nothing_listens() {
+    // A run goes straight to the driver: FreeTDS loads (not "driver not installed"), tries
+    // to connect and reports that nothing was reached.
+    let port = refused_port();
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let result = run(&ws, &["-v", "run", "--dry-run"]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    result.assert_stderr_contains("connecting to the database with driver \"FreeTDS\" failed: FreeTDS could not reach the server (08S01)");
+    result.assert_stderr_contains(
+        "[FreeTDS][SQL Server]Unable to connect: Adaptive Server is unavailable or does not exist",
+    );
+    assert!(!result.stderr.contains("not installed"), "{}", result.stderr);
+}
+
+#[test]
+fn check_tells_a_refused_port_from_a_silent_one_and_from_one_that_is_not_sql_server() {
+    // (a) Nothing listens: the TCP step says so, and the chain stops there.
+    let port = refused_port();
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let refused = run(&ws, &["check", "--only", "db"]);
+    refused.assert_code(4);
+    assert!(
+        step_line(&refused, "tcp")
+            .contains(&format!("✗ tcp            127.0.0.1:{port} refused the connection")),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("nothing listens on that port: check the port number"),
+        "{}",
+        refused.stdout
+    );
+    assert!(!refused.stdout.contains(" sql server "), "{}", refused.stdout);
+
+    // (b) Something accepts and never speaks: no answer to PRELOGIN within login_timeout.
+    let (_listener, port) = silent_port();
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let started = Instant::now();
+    let silent = run(&ws, &["check", "--only", "db"]);
+    silent.assert_code(4);
+    assert!(started.elapsed() < Duration::from_secs(10), "the timeout fired");
+    assert!(step_line(&silent, "tcp").contains('✓'), "{}", silent.stdout);
+    assert!(
+        step_line(&silent, "sql server").contains(&format!(
+            "✗ sql server     127.0.0.1:{port} accepted the TCP connection but did not answer SQL Server's PRELOGIN within 2s (timeout)"
+        )),
+        "{}",
+        silent.stdout
+    );
+    assert!(
+        silent.stdout.contains("a firewall or proxy accepts connections and drops them"),
+        "{}",
+        silent.stdout
+    );
+    assert!(silent.stdout.contains("SQL Server's default is 1433"), "{}", silent.stdout);
+
+    // (c) The suite's sshd: it answers, with an SSH banner.
+    let port = service("SIS_TEST_SSH_PORT");
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let ssh = run(&ws, &["check", "--only", "db"]);
+    ssh.assert_code(4);
+    let line = step_line(&ssh, "sql server");
+    assert!(
+        line.contains(&format!(
+            "✗ sql server     127.0.0.1:{port} answered, but not as SQL Server: it sent \"SSH-2.0-OpenSSH_"
+        )),
+        "{}",
+        ssh.stdout
+    );
+    assert!(line.contains("(an SSH server)"), "{line}");
+    assert!(
+        ssh.stdout.contains("another service holds that port; check the port in Server=host,port"),
+        "{}",
+        ssh.stdout
+    );
+    // Three causes, three different reports.
+    assert_ne!(refused.stdout, silent.stdout);
+    assert_ne!(silent.stdout, ssh.stdout);
+}
+
+#[test]
+fn check_and_run_past_a_sql_server_that_answers_prelogin() {
+    // The stand-in answers PRELOGIN, then drops the connection: check names the server's
+    // version and encryption, passes the driver step (FreeTDS, found by its library), and
+    // FreeTDS's login failure gets its cause and fix.
+    let port = fake_sql_server();
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let check = run(&ws, &["check", "--only", "db"]);
+    check.assert_code(4);
+    assert!(
+        step_line(&check, "sql server").contains(&format!(
+            "✓ sql server     127.0.0.1:{port} is SQL Server 2016 (13.0.4001): no encryption"
+        )),
+        "{}",
+        check.stdout
+    );
+    let driver = step_line(&check, "odbc driver");
+    assert!(driver.contains("\"FreeTDS\" is installed (FreeTDS (libtdsodbc.so)); sis-extract sets TDS_Version=7.4 and ClientCharset=UTF-8"), "{driver}");
+    assert!(step_line(&check, "login").contains('✗'), "{}", check.stdout);
+    assert!(
+        check.stdout.contains("the port answered but the SQL Server login handshake failed"),
+        "{}",
+        check.stdout
+    );
+
+    let result = run(&ws, &["run", "--dry-run"]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    result.assert_stderr_contains("the port answered but the SQL Server login handshake failed");
+}
+
+#[test]
+fn a_run_against_a_port_that_is_not_sql_server_or_never_answers() {
+    // FreeTDS against the suite's sshd: the port answered, the TDS login did not happen.
+    let port = service("SIS_TEST_SSH_PORT");
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let result = run(&ws, &["-v", "run", "--dry-run"]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    result.assert_stderr_contains("the port answered but the SQL Server login handshake failed");
+    result.assert_stderr_contains("[FreeTDS][SQL Server]");
+
+    // A silent port: the login timeout applies to FreeTDS too.
+    let (_listener, port) = silent_port();
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let started = Instant::now();
+    let result = run(&ws, &["-v", "run", "--dry-run"]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "login_timeout (2s) did not apply: {:?}",
+        started.elapsed()
+    );
+    result.assert_stderr_contains("failed: the database did not answer within source.login_timeout");
+    result.assert_stderr_contains("State: HYT00");
 }
