@@ -110,9 +110,12 @@ pub static PROFILES: &[DriverProfile] = &[
             Addition { keys: &["TDS_Version"], text: "TDS_Version=7.4" },
             Addition { keys: &["ClientCharset"], text: "ClientCharset=UTF-8" },
         ],
-        tls_fix: "give FreeTDS the district's CA certificate (Encryption=require;CAFile=/path/to/district-ca.pem \
-             in source.connection_string), or, only if the district accepts the risk, Encryption=request \
-             (encrypted, certificate unchecked)",
+        // FreeTDS checks a certificate only against freetds.conf's `ca file`; without one
+        // it encrypts (Encryption=require) but accepts any certificate.
+        tls_fix: "FreeTDS checks the server's certificate only against the `ca file` of freetds.conf: put the \
+             district's CA certificate there (or install it with update-ca-certificates and set \
+             `ca file = system`); if the CA is right, the server may offer only a TLS version this server \
+             refuses, which the district fixes by enabling TLS 1.2 on the SQL Server",
         quirks: &[
             "sis-extract sets TDS_Version=7.4 and ClientCharset=UTF-8 unless the connection string sets them",
             "its messages are terse (\"Unable to connect to data source\"); `check`'s TCP and PRELOGIN steps say more",

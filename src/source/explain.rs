@@ -387,7 +387,7 @@ mod tests {
                 "[FreeTDS][SQL Server]Unable to connect to data source: SSL routines: certificate verify failed",
             )],
         );
-        assert!(freetds.contains("CAFile="), "{freetds}");
+        assert!(freetds.contains("the `ca file` of freetds.conf"), "{freetds}");
     }
 
     #[test]

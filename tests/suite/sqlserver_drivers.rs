@@ -505,9 +505,10 @@ fn check_tells_a_refused_port_from_a_silent_one_and_from_one_that_is_not_sql_ser
     );
     assert!(silent.stdout.contains("SQL Server's default is 1433"), "{}", silent.stdout);
 
-    // (c) The suite's sshd: it answers, with an SSH banner.
+    // (c) The suite's sshd: it answers, with an SSH banner. (FreeTDS's own form of the
+    // address this time, Server= and Port=.)
     let port = service("SIS_TEST_SSH_PORT");
-    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1;Port={port};Database=campus"));
     let ssh = run(&ws, &["check", "--only", "db"]);
     ssh.assert_code(4);
     let line = step_line(&ssh, "sql server");
@@ -569,9 +570,10 @@ fn a_run_against_a_port_that_is_not_sql_server_or_never_answers() {
     result.assert_stderr_contains("the port answered but the SQL Server login handshake failed");
     result.assert_stderr_contains("[FreeTDS][SQL Server]");
 
-    // A silent port: the login timeout applies to FreeTDS too.
+    // A silent port: the login timeout applies to FreeTDS too. FreeTDS reads both forms of
+    // the address, `Server=host,port` above and `Server=host;Port=port` here.
     let (_listener, port) = silent_port();
-    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1,{port};Database=campus"));
+    let ws = freetds_workspace(&format!("Driver={{FreeTDS}};Server=127.0.0.1;Port={port};Database=campus"));
     let started = Instant::now();
     let result = run(&ws, &["-v", "run", "--dry-run"]);
     assert_eq!(result.code, 1, "{}", result.both());
