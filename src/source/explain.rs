@@ -57,7 +57,10 @@ fn connect_hint(raw: &str, driver: &Identified, named: &str, password_source: Op
     }
     // Before the login check: SQL Server reports a database it cannot open (error 4060,
     // SQLSTATE 42000) together with "Login failed" (28000).
-    if has(&["cannot open database", "does not exist"]) && lower.contains("database") {
+    // (FreeTDS's "Adaptive Server is unavailable or does not exist" is about the server.)
+    if has(&["cannot open database"])
+        || lower.contains("database") && lower.contains("does not exist") && !has(&["adaptive server"])
+    {
         return "the database named in source.connection_string does not exist, or this account may not open it: \
                 check Database= and ask the DBA to map the account to that database"
             .to_string();
