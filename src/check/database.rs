@@ -52,7 +52,14 @@ fn driver_step(config: &SourceConfig) -> Step {
         .unwrap_or_default();
     match driver_name(&config.connection_string) {
         Some(driver) if installed.iter().any(|d| d.eq_ignore_ascii_case(&driver)) => {
-            Step::pass("odbc driver", format!("{driver:?} is installed"), started)
+            let identified = crate::source::drivers::identify(&config.connection_string);
+            let notes: String = identified.profile.quirks.iter().map(|quirk| format!("; {quirk}")).collect();
+            let what = if identified.shown.starts_with(identified.profile.label) {
+                identified.shown
+            } else {
+                format!("{}: {}", identified.shown, identified.profile.label)
+            };
+            Step::pass("odbc driver", format!("{driver:?} is installed ({what}){notes}"), started)
         }
         Some(driver) => Step::fail(
             "odbc driver",
@@ -60,7 +67,7 @@ fn driver_step(config: &SourceConfig) -> Step {
                 "{driver:?} is not installed (installed: {})",
                 if installed.is_empty() { "none".to_string() } else { installed.join(", ") }
             ),
-            "install that ODBC driver on this server (for Campus: Microsoft ODBC Driver 18 for SQL Server), or correct Driver= in source.connection_string",
+            "install that ODBC driver on this server (for Campus: Microsoft ODBC Driver 18 for SQL Server, or FreeTDS: Debian's tdsodbc), or correct Driver= in source.connection_string",
             started,
         ),
         None => Step::pass(
@@ -88,7 +95,11 @@ fn login_step(config: &SourceConfig, chain: &mut Chain) -> Option<Source> {
         }
     };
     let who = config.user.as_deref().map(|u| format!(" as {u}")).unwrap_or_default();
-    chain.record(Step::pass("login", format!("{}{who} accepted the login", source.dbms), started));
+    chain.record(Step::pass(
+        "login",
+        format!("{} (through {}){who} accepted the login", source.dbms, source.driver.shown),
+        started,
+    ));
     Some(source)
 }
 

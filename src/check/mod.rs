@@ -4,6 +4,7 @@
 //! It sends no student data: queries are prepared and described, never run.
 //!
 //! Every step lives here: the network-level steps (DNS, TCP) and the report in this file,
+//! SQL Server's PRELOGIN answer (is it SQL Server on that port?) in `prelogin.rs`,
 //! the database steps in `database.rs`, the SSH and SFTP steps in `sftp.rs`, the local
 //! folders (history, lock, log, work, local destinations) in `local.rs`. They ask
 //! `source` and `destination` for primitives (connect, describe, handshake, SFTP
@@ -16,6 +17,7 @@ use crate::config::{Config, Destination, Job};
 
 mod database;
 mod local;
+mod prelogin;
 mod sftp;
 
 pub use crate::diagnosis::{Chain, Step, elapsed};
@@ -78,10 +80,19 @@ pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
 fn check_database(config: &Config, jobs: &[&Job]) -> Chain {
     let cs = &config.source.connection_string;
     let mut chain = Chain::new("database".into(), cs.clone());
-    if let Some((host, port)) = database_endpoint(cs)
-        && network_steps(&mut chain, &host, port, config.source.login_timeout).is_none()
-    {
-        return chain;
+    if let Some((host, port)) = database_endpoint(cs) {
+        let Some(stream) = network_steps(&mut chain, &host, port, config.source.login_timeout) else {
+            return chain;
+        };
+        // For a SQL Server driver, whether SQL Server is what answers on that port: the
+        // drivers cannot tell a wrong port from a silent one (FreeTDS says "Unable to
+        // connect to data source" for both).
+        let driver = crate::source::drivers::of_connection_string(cs);
+        if driver.kind == crate::source::DriverKind::SqlServer
+            && !chain.record(prelogin::step(stream, config.source.login_timeout))
+        {
+            return chain;
+        }
     }
     database::diagnose(&config.source, jobs, &mut chain);
     chain
@@ -104,7 +115,7 @@ pub fn database_endpoint(connection_string: &str) -> Option<(String, u16)> {
     // A named instance (host\INSTANCE) is found through the SQL Browser on UDP 1434; the
     // TCP step can only test the default port then, which the hint explains.
     let host = host.split('\\').next().unwrap_or_default().to_string();
-    let default_port = crate::source::DriverKind::of(connection_string).default_port();
+    let default_port = crate::source::drivers::of_connection_string(connection_string).default_port;
     let port = port_in_server.or_else(|| get("Port").and_then(|p| p.parse().ok())).unwrap_or(default_port);
     (!host.is_empty()).then_some((host, port))
 }

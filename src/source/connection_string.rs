@@ -1,5 +1,6 @@
 //! The connection string sis-extract sends: the configured one, tuned for known driver
-//! pitfalls (psqlODBC's cursor, session encoding and log files; SQLite's step API), plus
+//! pitfalls (the settings of the driver table in `drivers.rs`, and psqlODBC's session
+//! encoding), plus
 //! the user and password, each quoted so that `;` or `}` in them is safe.
 
 use std::fmt::Write as _;
@@ -14,9 +15,9 @@ pub(super) struct CompletedConnectionString {
     pub(super) sets_utf8_session: bool,
 }
 
-/// The ODBC driver a connection string names in `Driver=` (by name, as odbcinst.ini
-/// lists it, or by library path). The one place that tells drivers apart by their names;
-/// once connected, the server's own name decides ([`crate::query::SqlDialect::of_dbms`]).
+/// The kind of ODBC driver a connection string names in `Driver=` (by name, as odbcinst.ini
+/// lists it, or by library path), as the driver table (`drivers.rs`) says; once connected,
+/// the server's own name decides ([`crate::query::SqlDialect::of_dbms`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverKind {
     /// psqlODBC (`PostgreSQL Unicode`, `psqlodbcw.so`).
@@ -30,27 +31,9 @@ pub enum DriverKind {
 }
 
 impl DriverKind {
+    /// The kind of driver `Driver=` names, from the one driver table ([`super::drivers`]).
     pub fn of(connection_string: &str) -> DriverKind {
-        let Some(driver) = driver_name(connection_string) else { return DriverKind::Other };
-        let driver = driver.to_ascii_lowercase();
-        if driver.contains("postgres") || driver.contains("psqlodbc") {
-            DriverKind::PsqlOdbc
-        } else if driver.contains("sqlite") {
-            DriverKind::Sqlite
-        } else if driver.contains("sql server") || driver.contains("msodbcsql") || driver.contains("freetds")
-        {
-            DriverKind::SqlServer
-        } else {
-            DriverKind::Other
-        }
-    }
-
-    /// The server's usual TCP port, for `check`'s TCP step when the string names none.
-    pub fn default_port(self) -> u16 {
-        match self {
-            DriverKind::PsqlOdbc => 5432,
-            _ => 1433,
-        }
+        super::drivers::of_connection_string(connection_string).kind
     }
 }
 
@@ -65,11 +48,19 @@ pub(super) fn full_connection_string(
     let mut cs = config.connection_string.trim().trim_end_matches(';').to_string();
     let pairs = connection_string_pairs(&cs);
     let has = |key: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
-    let kind = DriverKind::of(&cs);
-    let psqlodbc = psqlodbc || kind == DriverKind::PsqlOdbc;
-    // psqlODBC buffers a whole result set in memory unless it uses a cursor.
-    if psqlodbc && !has("UseDeclareFetch") {
-        cs.push_str(";UseDeclareFetch=1;Fetch=10000");
+    // The settings the driver table adds for this driver (psqlODBC's cursor and log files,
+    // SQLite's step API, FreeTDS's protocol version and character set), each unless the
+    // string sets it itself.
+    let profile = match super::drivers::of_connection_string(&cs) {
+        found if found.kind == DriverKind::PsqlOdbc || !psqlodbc => found,
+        _ => super::drivers::profile("psqlodbc"),
+    };
+    let psqlodbc = profile.kind == DriverKind::PsqlOdbc;
+    for addition in profile.additions {
+        if !addition.keys.iter().any(|key| has(key)) {
+            cs.push(';');
+            cs.push_str(addition.text);
+        }
     }
     // psqlODBC picks the session's client encoding from the process locale. Under cron or
     // any service without LANG (the C locale) that is SQL_ASCII, and then every name with
@@ -77,26 +68,13 @@ pub(super) fn full_connection_string(
     // UTF-8 is right whatever the locale or the database's own encoding. psqlODBC only
     // recognizes this exact form (it also tells the driver what the session now is).
     // `A6` is psqlODBC's short key for ConnSettings.
-    // psqlODBC's own logging writes every message exchanged with the server, the login
-    // among them, to files under /tmp (Debian's odbcinst.ini turns CommLog on). Off unless
-    // the connection string asks for it explicitly. (`CX`/`B2`: their short keys.)
-    if psqlodbc && !has("CommLog") && !has("CX") {
-        cs.push_str(";CommLog=0");
-    }
-    if psqlodbc && !has("Debug") && !has("B2") {
-        cs.push_str(";Debug=0");
-    }
     let sets_utf8_session = psqlodbc && !has("ConnSettings") && !has("A6");
     if sets_utf8_session {
         cs.push_str(";ConnSettings={set client_encoding to 'UTF8'}");
     }
-    // The SQLite driver reads a whole result before returning the first row without StepAPI.
-    if kind == DriverKind::Sqlite && !has("StepAPI") {
-        cs.push_str(";StepAPI=1");
-    }
     // SQL Server's drivers (Microsoft's and FreeTDS) name the session from APP=, shown
     // in sys.dm_exec_sessions.program_name. (PostgreSQL's is set by a SET once connected.)
-    if kind == DriverKind::SqlServer && !has("APP") {
+    if profile.kind == DriverKind::SqlServer && !has("APP") {
         let _ = write!(cs, ";APP={}", brace(application));
     }
     if let Some(user) = &config.user {
@@ -202,6 +180,16 @@ mod tests {
             full("Driver=SQLite3;Database=/x.db", false).0,
             "Driver=SQLite3;Database=/x.db;StepAPI=1;UID=ro_user;PWD={p;a}}ss}"
         );
+        // FreeTDS: protocol 7.4 and UTF-8, unless the string says otherwise.
+        assert_eq!(
+            full("Driver={FreeTDS};Server=h,1433", false).0,
+            "Driver={FreeTDS};Server=h,1433;TDS_Version=7.4;ClientCharset=UTF-8;APP={sis-extract 1.0 (check)};UID=ro_user;PWD={p;a}}ss}"
+        );
+        assert_eq!(
+            full("Driver=/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so;Server=h;tds_version=7.3;ClientCharset=ISO-8859-1", false).0,
+            "Driver=/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so;Server=h;tds_version=7.3;ClientCharset=ISO-8859-1;APP={sis-extract 1.0 (check)};UID=ro_user;PWD={p;a}}ss}"
+        );
+        // Microsoft's drivers get only the session's name: encryption stays the district's decision.
         assert_eq!(
             full("Driver={ODBC Driver 18 for SQL Server};Server=h", false),
             (

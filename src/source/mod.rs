@@ -26,6 +26,7 @@ use crate::query::SqlDialect;
 
 mod connection_string;
 mod consistency;
+pub mod drivers;
 mod explain;
 mod fetch;
 mod query_form;
@@ -76,6 +77,8 @@ pub struct Source {
     pub dialect: SqlDialect,
     /// Whether the job's queries run in one snapshot transaction (see consistency.rs).
     in_snapshot: bool,
+    /// The ODBC driver the driver manager loaded, and its profile (see `drivers.rs`).
+    pub driver: drivers::Identified,
 }
 
 /// Sets `SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY` before connecting.
@@ -159,6 +162,7 @@ impl Source {
             dbms,
             dialect,
             in_snapshot: false,
+            driver: drivers::identify(&config.connection_string),
         };
         source.enforce_read_only()?;
         if dialect == SqlDialect::SqlServer {

@@ -34,3 +34,4 @@ mod sftp_hostile_server;
 mod sftp_interop;
 mod sftp_negotiation;
 mod sqlite_source;
+mod sqlserver_drivers;
