@@ -38,7 +38,7 @@ pub use connection_string::driver_name;
 
 pub use connection_string::DriverKind;
 use connection_string::full_connection_string;
-pub use consistency::SnapshotSupport;
+pub use consistency::{SQL_SERVER_SNAPSHOT_STATE, SnapshotSupport};
 use explain::explain_connect_error;
 pub use explain::first_line;
 pub use transient::is_transient_failure;

@@ -585,3 +585,41 @@ fn a_run_against_a_port_that_is_not_sql_server_or_never_answers() {
     result.assert_stderr_contains("failed: the database did not answer within source.login_timeout");
     result.assert_stderr_contains("State: HYT00");
 }
+
+#[test]
+fn the_session_statements_sent_to_sql_server_parse_with_both_parsers() {
+    // SQL Server cannot run here: the T-SQL that sis-extract itself sends to every SQL
+    // Server session (settings, yielding, the snapshot check and start) is parsed by
+    // sqlglot, one statement per file as the checker wants it.
+    use sis_extract::source::{
+        SQL_SERVER_SESSION_SETTINGS, SQL_SERVER_SNAPSHOT_STATE, sql_server_yielding_settings,
+    };
+    let ws = Workspace::new();
+    let yielding = sql_server_yielding_settings(std::time::Duration::from_secs(30));
+    assert_eq!(yielding, "SET DEADLOCK_PRIORITY LOW; SET LOCK_TIMEOUT 30000");
+    let statements: Vec<String> = [SQL_SERVER_SESSION_SETTINGS, yielding.as_str()]
+        .iter()
+        .flat_map(|s| s.split("; "))
+        .map(str::to_string)
+        .chain([
+            SQL_SERVER_SNAPSHOT_STATE.to_string(),
+            "SET TRANSACTION ISOLATION LEVEL SNAPSHOT".to_string(),
+        ])
+        .collect();
+    for (i, statement) in statements.iter().enumerate() {
+        ws.write(&format!("session/{i}.sql"), statement);
+    }
+    let output = std::process::Command::new(repo().join("scripts/check-tsql"))
+        .arg(ws.path("session"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{statements:?}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // And the snapshot check is one read-only SELECT for sis-extract's own vetting.
+    sis_extract::query::vet_for(SQL_SERVER_SNAPSHOT_STATE, sis_extract::query::SqlDialect::SqlServer)
+        .expect("the snapshot check vets as a SELECT");
+}
