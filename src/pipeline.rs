@@ -818,9 +818,12 @@ fn write_oneroster_set(
             &path,
             spec,
             version,
-            job.bom,
-            job.line_ending,
-            &job.grade_map,
+            oneroster::WriterSettings {
+                bom: job.bom,
+                line_ending: job.line_ending,
+                grade_map: &job.grade_map,
+                enrollment_end_date: job.enrollment_end_date,
+            },
             Some(entries),
         )?;
         let file_label = format!("{}.sql", query.name);

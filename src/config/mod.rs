@@ -107,6 +107,20 @@ pub struct SourceConfig {
     pub retry_delay: Duration,
 }
 
+/// How a OneRoster set writes `enrollments.endDate`. The queries return Campus's last
+/// day of the enrollment; OneRoster's information model (1.1 and 1.2) says the end date is
+/// exclusive ("the end date for the enrollment (exclusive)"), so by default the day after
+/// is written. A receiver that documents the inclusive reading can ask for it.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnrollmentEndDate {
+    /// The day after the last day, as the OneRoster standard reads it.
+    #[default]
+    Exclusive,
+    /// The last day itself.
+    Inclusive,
+}
+
 /// Whether a job's queries see the database at one moment or each at its own.
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -190,6 +204,8 @@ pub struct Job {
     /// OneRoster: the district's own grade names → CEDS codes, on top of the built-in ones.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub grade_map: std::collections::BTreeMap<String, String>,
+    /// OneRoster: how `enrollments.endDate` reads (see [`EnrollmentEndDate`]).
+    pub enrollment_end_date: EnrollmentEndDate,
     /// OneRoster: `source.systemName` in manifest.csv.
     pub source_system: String,
     /// Which people the queries send: bound to every `? /* people */` placeholder.

@@ -43,6 +43,7 @@ pub(super) struct RawJob {
     pub(super) bom: Option<bool>,
     pub(super) line_ending: Option<LineEnding>,
     pub(super) grade_map: Option<std::collections::BTreeMap<String, String>>,
+    pub(super) enrollment_end_date: Option<EnrollmentEndDate>,
     pub(super) source_system: Option<String>,
     pub(super) people: Option<People>,
     pub(super) schedule: Option<String>,

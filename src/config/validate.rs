@@ -301,10 +301,13 @@ pub(super) fn validate_job(
         })?),
     };
     let grade_map = grade_map(raw.grade_map, key)?;
-    if raw.format == Format::Csv && (!grade_map.is_empty() || raw.source_system.is_some()) {
+    if raw.format == Format::Csv
+        && (!grade_map.is_empty() || raw.source_system.is_some() || raw.enrollment_end_date.is_some())
+    {
         return Err(config_error(
             &format!("{key}.format"),
-            "grade_map and source_system only apply to the OneRoster formats".to_string(),
+            "grade_map, source_system and enrollment_end_date only apply to the OneRoster formats"
+                .to_string(),
         ));
     }
     if let Some(expression) = &raw.schedule {
@@ -329,6 +332,7 @@ pub(super) fn validate_job(
         bom: raw.bom.unwrap_or(false),
         line_ending: raw.line_ending.unwrap_or(LineEnding::Crlf),
         grade_map,
+        enrollment_end_date: raw.enrollment_end_date.unwrap_or_default(),
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
         people: raw.people.unwrap_or_default(),
         schedule: raw.schedule.map(|s| s.trim().to_string()),

@@ -20,15 +20,17 @@
 //!                          Secondary enrollments add no student and no school.
 //!   staff                  distinct (person, school) with a current EmploymentAssignment at an
 //!                          included school (staff.sql rows).
-//!   student_enrollments    distinct (active section, student) with a current Roster row of the
+//!   student_enrollments    distinct (active section, student) with a Roster row not ended on
+//!                          the as-of date (current, or starting later: next term) of the
 //!                          section's trial, the student being a oneroster_students student
 //!                          and holding a counting enrollment (any serviceType) in the
 //!                          section's calendar (enrollments.sql student rows).
-//!   teacher_enrollments    distinct (active section, person) with a current SectionStaffHistory
-//!                          row of the section's trial with staffType 'P' (rosters.sql
-//!                          'teacher' rows, enrollments.sql rows with primary true).
-//!   co_teacher_enrollments the same with current rows of other staffTypes only (rosters.sql
-//!                          'co-teacher' rows, enrollments.sql teacher rows with primary false).
+//!   teacher_enrollments    distinct (active section, person) with a SectionStaffHistory row
+//!                          not ended on the as-of date of the section's trial with staffType
+//!                          'P' (enrollments.sql rows with primary true).
+//!   co_teacher_enrollments the same with such rows of other teaching staffTypes only
+//!                          (enrollments.sql teacher rows with primary false). (The demo's
+//!                          rosters.sql still sends current rows only; no count checks it.)
 //!   section_teachers       distinct persons of teacher_enrollments and co_teacher_enrollments.
 //!   users, and per role    users.sql after merging, people = "campus-accounts": one role per
 //!                          person, the first of student (oneroster_students), teacher of an

@@ -339,7 +339,7 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
         }
         if section_active(plan, &sec) {
             let mut now: Vec<(u32, bool)> =
-                rows.iter().filter(|r| current(r.start, r.end)).map(|r| (r.pid, !r.primary)).collect();
+                rows.iter().filter(|r| not_ended(r.end)).map(|r| (r.pid, !r.primary)).collect();
             now.sort_unstable();
             now.dedup_by_key(|x| x.0);
             for (pid, co) in now {
@@ -487,7 +487,7 @@ pub(crate) fn write_rosters(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io:
                 let enrolled = enrs.iter().any(|e| {
                     e.year == ACTIVE && e.place == Place::Regular && e.school == school && e.counts()
                 });
-                if user && enrolled && current(row.start, row.end) {
+                if user && enrolled && not_ended(row.end) {
                     now.push(row.section);
                 }
             }
