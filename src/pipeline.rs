@@ -231,7 +231,12 @@ fn execute(
     // `_work` holds the work folder (and the zip in it) until the delivery is done.
     let (kept, archive, _work) =
         keep_requested_copies(options, work, &produced, archive, &progress.archive_name)?;
-    deliver_archive(job, options, &archive, progress)?;
+    // The files to send with `send = "files"`: the kept copies when the set was kept.
+    let files: Vec<PathBuf> = match &kept {
+        Some(dir) => produced.iter().filter_map(|f| f.file_name()).map(|n| dir.join(n)).collect(),
+        None => produced.clone(),
+    };
+    deliver_archive(job, options, &archive, &files, progress)?;
     Ok((kept, archive))
 }
 
@@ -481,21 +486,27 @@ fn keep_requested_copies(
     Ok((kept, archive, work))
 }
 
-/// Delivers the zip (a dry run leaves it where it is). The last stop check: an SFTP
+/// Delivers the zip, or the set's files (a dry run leaves them where they are). The last stop check: an SFTP
 /// upload, once started, runs to its end (the local copy checks on every MiB).
 fn deliver_archive(
     job: &Job,
     options: &RunOptions,
     archive: &Archive,
+    files: &[PathBuf],
     progress: &mut Progress,
 ) -> Result<()> {
     crate::stop::check()?;
     let stage = Instant::now();
     let deliver: Box<dyn Deliver> =
         if options.dry_run { Box::new(DryRun) } else { destination::for_config(&job.destination) };
-    let delivery = deliver
-        .deliver(&archive.path, &progress.archive_name)
-        .with_context(|| format!("delivering {} to {}", progress.archive_name, job.destination))?;
+    let send = job.destination.send();
+    let what = match send {
+        crate::config::Payload::Zip => progress.archive_name.clone(),
+        crate::config::Payload::Files => format!("the {} files of the set", files.len()),
+    };
+    let delivery =
+        destination::deliver_set(deliver.as_ref(), send, &archive.path, &progress.archive_name, files)
+            .with_context(|| format!("delivering {what} to {}", job.destination))?;
     tracing::info!(
         to = delivery.location.as_str(),
         elapsed_ms = stage.elapsed().as_millis() as u64,

@@ -213,8 +213,41 @@ pub struct Job {
 // One per job, built once: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Destination {
-    Local { path: PathBuf },
+    Local {
+        path: PathBuf,
+        #[serde(skip_serializing_if = "Payload::is_zip")]
+        send: Payload,
+    },
     Sftp(SftpDestination),
+}
+
+/// What a destination receives (`send` in `[job.destination]`).
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Payload {
+    /// The zip of the set (the default).
+    #[default]
+    Zip,
+    /// The set's files themselves, each under its own name, no zip: Clever takes its CSV
+    /// files loose in the SFTP home folder. The zip is still built, recorded and kept
+    /// by `--keep` and dry runs.
+    Files,
+}
+
+impl Payload {
+    pub fn is_zip(&self) -> bool {
+        *self == Payload::Zip
+    }
+}
+
+impl Destination {
+    /// What this destination receives.
+    pub fn send(&self) -> Payload {
+        match self {
+            Destination::Local { send, .. } => *send,
+            Destination::Sftp(sftp) => sftp.send,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -239,6 +272,9 @@ pub struct SftpDestination {
     /// Permissions of the delivered file on the server (its umask may remove bits).
     #[serde(serialize_with = "serialize_mode")]
     pub file_mode: u32,
+    /// The zip, or the set's files.
+    #[serde(skip_serializing_if = "Payload::is_zip")]
+    pub send: Payload,
 }
 
 /// An algorithm class OpenSSH's client no longer offers by default, which a destination
@@ -418,7 +454,7 @@ impl Job {
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Destination::Local { path } => write!(f, "local folder {}", path.display()),
+            Destination::Local { path, .. } => write!(f, "local folder {}", path.display()),
             Destination::Sftp(s) => write!(f, "sftp://{}@{}:{}/{}", s.user, s.host, s.port, {
                 s.remote_dir.trim_start_matches('/')
             }),
