@@ -11,7 +11,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, Archive};
-use crate::config::{Config, Job};
+use crate::config::{Config, Format, Job};
 use crate::destination::{self, Deliver, Delivery, DryRun};
 use crate::guards::{self, GuardTripped, Verdict};
 use crate::history::{self, Outcome, RunRecord};
@@ -247,6 +247,9 @@ fn load_and_vet_queries(job: &Job) -> Result<Vec<SqlFile>> {
     if let Some(version) = job.format.oneroster_version() {
         check_oneroster_queries(&queries, version, &job.queries)?;
     }
+    if job.format == Format::Clever {
+        check_clever_queries(&queries, &job.queries)?;
+    }
     Ok(queries)
 }
 
@@ -329,9 +332,10 @@ fn extract_set(
     let consistency = source.begin_consistent_read(job.consistency, &job.name)?;
     tracing::info!(consistency = consistency.as_str(), "the queries read the database");
     progress.consistency = Some(consistency);
-    let produced = match job.format.oneroster_version() {
-        None => write_csv_files(&source, queries, job, set_dir, entries, progress),
-        Some(version) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
+    let produced = match (job.format, job.format.oneroster_version()) {
+        (Format::Clever, _) => write_clever_set(&source, queries, job, set_dir, entries, progress),
+        (_, None) => write_csv_files(&source, queries, job, set_dir, entries, progress),
+        (_, Some(version)) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
     }?;
     source.end_consistent_read()?;
     Ok(produced)
@@ -755,6 +759,79 @@ fn write_csv_files(
         )?;
         crate::progress::clear();
         let (rows, bytes, header) = csv.finish()?;
+        tracing::info!(
+            file = file_name.as_str(),
+            rows,
+            bytes,
+            elapsed_ms = stage.elapsed().as_millis() as u64,
+            "extracted"
+        );
+        progress.files.push(FileReport {
+            file: file_name,
+            rows,
+            bytes,
+            header,
+            query_sha256: query.sha256.clone(),
+        });
+        produced.push(path);
+    }
+    Ok(produced)
+}
+
+/// Every query must name a Clever file, and each of the five files Clever requires needs
+/// its query.
+fn check_clever_queries(queries: &[SqlFile], dir: &Path) -> Result<()> {
+    use crate::output::clever;
+    for query in queries {
+        if clever::file_spec(&query.name).is_none() {
+            bail!(
+                "{}: {:?} is not a Clever file; the query files must be named {}",
+                query.path.display(),
+                query.name,
+                clever::query_names()
+            );
+        }
+    }
+    for spec in clever::FILES.iter().filter(|f| f.required_file) {
+        if !queries.iter().any(|q| q.name.eq_ignore_ascii_case(spec.name)) {
+            bail!(
+                "{} has no {}.sql; Clever requires {}.csv (its five files are schools, students, teachers, sections and enrollments)",
+                dir.display(),
+                spec.name,
+                spec.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Clever: one file per query, under Clever's own file name, with Clever's headers.
+fn write_clever_set(
+    source: &Source,
+    queries: &[SqlFile],
+    job: &Job,
+    set_dir: &Path,
+    entries: &archive::EntryStore,
+    progress: &mut Progress,
+) -> Result<Vec<PathBuf>> {
+    use crate::output::clever::{self, CleverFile};
+    let mut produced = Vec::new();
+    for query in queries {
+        let stage = Instant::now();
+        let spec = clever::file_spec(&query.name).expect("checked before connecting");
+        let file_name = format!("{}.csv", spec.name);
+        let path = set_dir.join(&file_name);
+        let mut file =
+            CleverFile::create(&path, spec, job.bom, job.line_ending, &job.grade_map, Some(entries))?;
+        let file_label = format!("{}.sql", query.name);
+        source.extract(
+            query,
+            progress.as_of,
+            job.people,
+            &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
+        )?;
+        crate::progress::clear();
+        let (rows, bytes, header) = file.finish()?;
         tracing::info!(
             file = file_name.as_str(),
             rows,

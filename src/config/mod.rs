@@ -131,6 +131,10 @@ pub enum Format {
     /// A OneRoster 1.2 CSV set with manifest.csv.
     #[serde(rename = "oneroster-1.2")]
     OneRoster12,
+    /// Clever's own SFTP format: schools, students, teachers, sections, enrollments (and
+    /// staff) .csv with Clever's headers, grade words and MM/DD/YYYY dates.
+    #[serde(rename = "clever")]
+    Clever,
 }
 
 impl Format {
@@ -138,7 +142,7 @@ impl Format {
     pub fn oneroster_version(self) -> Option<crate::output::oneroster::spec::Version> {
         use crate::output::oneroster::spec::Version;
         match self {
-            Format::Csv => None,
+            Format::Csv | Format::Clever => None,
             Format::OneRoster11 => Some(Version::V1_1),
             Format::OneRoster12 => Some(Version::V1_2),
         }
@@ -187,7 +191,8 @@ pub struct Job {
     pub timezone: Option<chrono_tz::Tz>,
     pub bom: bool,
     pub line_ending: LineEnding,
-    /// OneRoster: the district's own grade names → CEDS codes, on top of the built-in ones.
+    /// OneRoster and Clever: the district's own grade names → CEDS codes, on top of the
+    /// built-in ones.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub grade_map: std::collections::BTreeMap<String, String>,
     /// OneRoster: `source.systemName` in manifest.csv.
@@ -410,6 +415,7 @@ pub fn format_name(format: Format) -> &'static str {
         Format::Csv => "csv",
         Format::OneRoster11 => "oneroster-1.1",
         Format::OneRoster12 => "oneroster-1.2",
+        Format::Clever => "clever",
     }
 }
 

@@ -331,6 +331,12 @@ pub(super) fn validate_job(
             "grade_map and source_system only apply to the OneRoster formats".to_string(),
         ));
     }
+    if raw.format == Format::Clever && raw.source_system.is_some() {
+        return Err(config_error(
+            &format!("{key}.source_system"),
+            "only applies to the OneRoster formats (it names the system in manifest.csv; Clever's files have no manifest)",
+        ));
+    }
     if let Some(expression) = &raw.schedule {
         let cron = crate::cron::parse(expression)
             .map_err(|e| config_error(&format!("{key}.schedule"), e.to_string()))?;

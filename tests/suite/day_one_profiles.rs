@@ -149,7 +149,7 @@ fn a_built_in_query_set_runs_and_an_unknown_one_is_a_config_error() {
 
     let ws = sqlite_workspace("builtin:infinite-campus/oneroster-1.0", "");
     ws.run(&["config"]).assert_code(2).assert_stderr_contains(
-        "job[0].queries: there is no built-in query set \"builtin:infinite-campus/oneroster-1.0\"; the built-in sets are builtin:demo, builtin:infinite-campus/oneroster-1.1",
+        "job[0].queries: there is no built-in query set \"builtin:infinite-campus/oneroster-1.0\"; the built-in sets are builtin:demo, builtin:infinite-campus/clever, builtin:infinite-campus/oneroster-1.1",
     );
     ws.run(&["run"]).assert_code(2).assert_stderr_contains("job[0].queries: there is no built-in query set");
 }
