@@ -392,11 +392,13 @@ fn apply_guards(
             progress.guard_note =
                 "first run of this job: there was no earlier delivery to compare with".into();
             // A config moved to another folder with a relative history_file starts a new,
-            // empty history: the guards then lose their baseline without a word.
+            // empty history: the guards then lose their baseline without a word. Said in
+            // the run's report (and the service's log), not as a warning: on a genuine
+            // first night, as in the demo, there is nothing wrong.
             if !config.history_file.exists() {
                 let absolute =
                     std::path::absolute(&config.history_file).unwrap_or_else(|_| config.history_file.clone());
-                tracing::warn!(
+                tracing::info!(
                     "there is no history file at {}: if this job has delivered before, its history is elsewhere \
                      (a relative history_file follows the config file's folder) and the safety guards have no \
                      earlier delivery to compare with tonight; set history_file to an absolute path",

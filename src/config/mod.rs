@@ -44,7 +44,7 @@ mod validate;
 
 pub use connection_string::connection_string_pairs;
 pub use raw::{Guards, RowDrop};
-pub use secrets::warn_if_readable_by_others;
+pub use secrets::{warn_if_readable_by_others, warn_if_writable_by_others};
 pub use validate::ARCHIVE_NAME_MAX_BYTES;
 
 use raw::*;
@@ -470,7 +470,7 @@ impl fmt::Display for Destination {
 
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config> {
-    warn_if_readable_by_others(path, "the config file");
+    warn_if_writable_by_others(path, "the config file");
     let text = read_config_file(path)?;
     let text = String::from_utf8(text).map_err(|_| {
         ConfigError(format!("config file {} is not UTF-8 text; save it as UTF-8", path.display()))
