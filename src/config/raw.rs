@@ -123,6 +123,7 @@ pub(super) struct RawDestination {
     pub(super) attempts: Option<BoundedInt<1, 10>>,
     pub(super) legacy_algorithms: Option<Vec<String>>,
     pub(super) file_mode: Option<String>,
+    pub(super) send: Option<Payload>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,11 @@
 //! Output formats: how the rows of one query become one file of the set.
 //!
 //! `csv` writes one plain CSV file per query; `oneroster` maps queries onto the OneRoster
-//! files (1.1 and 1.2) and `validate` checks a finished OneRoster set. Both formats sit
+//! files (1.1 and 1.2) and `validate` checks a finished OneRoster set; `clever` writes
+//! Clever's own five-file SFTP format. Both formats sit
 //! behind the same `RowSink` seam: the source streams rows, a format writes them.
 
+pub mod clever;
 pub mod csv;
 pub mod oneroster;
 pub mod validate;
