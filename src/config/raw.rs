@@ -45,6 +45,7 @@ pub(super) struct RawJob {
     pub(super) grade_map: Option<std::collections::BTreeMap<String, String>>,
     pub(super) source_system: Option<String>,
     pub(super) people: Option<People>,
+    pub(super) receiver: Option<crate::output::receivers::Receiver>,
     pub(super) schedule: Option<String>,
     pub(super) catch_up: Option<bool>,
     pub(super) on_failure: Option<Vec<String>>,

@@ -331,6 +331,7 @@ pub(super) fn validate_job(
         grade_map,
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
         people: raw.people.unwrap_or_default(),
+        receiver: raw.receiver.unwrap_or_default(),
         schedule: raw.schedule.map(|s| s.trim().to_string()),
         catch_up: raw.catch_up.unwrap_or(false),
         on_failure,
