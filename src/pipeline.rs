@@ -380,9 +380,9 @@ fn validate_set(
     report.write(&report_path)?;
     if let Some(spec) = report.spec.as_ref().filter(|s| !s.is_valid()) {
         bail!(
-            "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}\nThe full list is in {}; the set is kept in {}",
+            "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}The full list is in {}; the set is kept in {}",
             spec.total_problems,
-            spec.summary(10),
+            report.text(),
             report_path.display(),
             kept.display()
         );

@@ -63,15 +63,6 @@ impl Report {
         self.total_problems == 0
     }
 
-    /// The first `n` problems, one per line.
-    pub fn summary(&self, n: usize) -> String {
-        let mut lines: Vec<String> = self.problems.iter().take(n).map(|p| format!("  {p}")).collect();
-        if self.total_problems as usize > n {
-            lines.push(format!("  … and {} more", self.total_problems as usize - n));
-        }
-        lines.join("\n")
-    }
-
     /// Writes every kept problem to `path`, one per line.
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = self.text();
@@ -600,7 +591,7 @@ fn check_file(
             &file,
             0,
             "",
-            "has no data rows; OneRoster does not permit empty files, and a receiver may read one as \"delete everyone\"".to_string(),
+            "has no data rows; OneRoster does not permit empty files, and a receiver may read one as “delete everyone”".to_string(),
         );
     }
     for (index, record) in records.enumerate() {
