@@ -234,6 +234,10 @@ pub fn render_table_in_zones(records: &[RunRecord], jobs: &[crate::config::Job])
             (None, Some(destination)) => destination.clone(),
             (None, None) => String::new(),
         };
+        let last = match record.warnings.len() {
+            0 => last,
+            n => format!("{last} ({n} receiver warning(s): history --json)"),
+        };
         out.push_str(&format!(
             "{start:<25}  {duration:>8}  {outcome:<11}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
             record.job

@@ -265,6 +265,8 @@ fn the_fixture_sent_to_schoology_is_delivered_with_its_warnings_recorded() {
     let last = history.last().unwrap();
     assert_eq!(last["outcome"], "success");
     assert!(last["warnings"][0].as_str().unwrap().contains("username-spaces"), "{last:#}");
+    let table = ws.run(&["history"]);
+    assert!(table.stdout.contains("(1 receiver warning(s): history --json)"), "{}", table.stdout);
 
     let check = ws.run(&["validate", zip.to_str().unwrap(), "--for", "schoology", "--json"]);
     check.assert_ok();
