@@ -11,7 +11,7 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, Archive};
-use crate::config::{Config, Job};
+use crate::config::{Config, Format, Job};
 use crate::destination::{self, Deliver, Delivery, DryRun};
 use crate::guards::{self, GuardTripped, Verdict};
 use crate::history::{self, Outcome, RunRecord};
@@ -239,7 +239,12 @@ fn execute(
     // `_work` holds the work folder (and the zip in it) until the delivery is done.
     let (kept, archive, _work) =
         keep_requested_copies(options, work, &produced, archive, &progress.archive_name)?;
-    deliver_archive(job, options, &archive, progress)?;
+    // The files to send with `send = "files"`: the kept copies when the set was kept.
+    let files: Vec<PathBuf> = match &kept {
+        Some(dir) => produced.iter().filter_map(|f| f.file_name()).map(|n| dir.join(n)).collect(),
+        None => produced.clone(),
+    };
+    deliver_archive(job, options, &archive, &files, progress)?;
     Ok((kept, archive))
 }
 
@@ -249,6 +254,9 @@ fn load_and_vet_queries(job: &Job) -> Result<Vec<SqlFile>> {
     let queries = query::load_dir(&job.queries)?;
     if let Some(version) = job.format.oneroster_version() {
         check_oneroster_queries(&queries, version, &job.queries)?;
+    }
+    if job.format == Format::Clever {
+        check_clever_queries(&queries, &job.queries)?;
     }
     Ok(queries)
 }
@@ -332,9 +340,10 @@ fn extract_set(
     let consistency = source.begin_consistent_read(job.consistency, &job.name)?;
     tracing::info!(consistency = consistency.as_str(), "the queries read the database");
     progress.consistency = Some(consistency);
-    let produced = match job.format.oneroster_version() {
-        None => write_csv_files(&source, queries, job, set_dir, entries, progress),
-        Some(version) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
+    let produced = match (job.format, job.format.oneroster_version()) {
+        (Format::Clever, _) => write_clever_set(&source, queries, job, set_dir, entries, progress),
+        (_, None) => write_csv_files(&source, queries, job, set_dir, entries, progress),
+        (_, Some(version)) => write_oneroster_set(&source, queries, job, version, set_dir, entries, progress),
     }?;
     source.end_consistent_read()?;
     Ok(produced)
@@ -415,11 +424,13 @@ fn apply_guards(
             progress.guard_note =
                 "first run of this job: there was no earlier delivery to compare with".into();
             // A config moved to another folder with a relative history_file starts a new,
-            // empty history: the guards then lose their baseline without a word.
+            // empty history: the guards then lose their baseline without a word. Said in
+            // the run's report (and the service's log), not as a warning: on a genuine
+            // first night, as in the demo, there is nothing wrong.
             if !config.history_file.exists() {
                 let absolute =
                     std::path::absolute(&config.history_file).unwrap_or_else(|_| config.history_file.clone());
-                tracing::warn!(
+                tracing::info!(
                     "there is no history file at {}: if this job has delivered before, its history is elsewhere \
                      (a relative history_file follows the config file's folder) and the safety guards have no \
                      earlier delivery to compare with tonight; set history_file to an absolute path",
@@ -513,21 +524,27 @@ fn keep_requested_copies(
     Ok((kept, archive, work))
 }
 
-/// Delivers the zip (a dry run leaves it where it is). The last stop check: an SFTP
+/// Delivers the zip, or the set's files (a dry run leaves them where they are). The last stop check: an SFTP
 /// upload, once started, runs to its end (the local copy checks on every MiB).
 fn deliver_archive(
     job: &Job,
     options: &RunOptions,
     archive: &Archive,
+    files: &[PathBuf],
     progress: &mut Progress,
 ) -> Result<()> {
     crate::stop::check()?;
     let stage = Instant::now();
     let deliver: Box<dyn Deliver> =
         if options.dry_run { Box::new(DryRun) } else { destination::for_config(&job.destination) };
-    let delivery = deliver
-        .deliver(&archive.path, &progress.archive_name)
-        .with_context(|| format!("delivering {} to {}", progress.archive_name, job.destination))?;
+    let send = job.destination.send();
+    let what = match send {
+        crate::config::Payload::Zip => progress.archive_name.clone(),
+        crate::config::Payload::Files => format!("the {} files of the set", files.len()),
+    };
+    let delivery =
+        destination::deliver_set(deliver.as_ref(), send, &archive.path, &progress.archive_name, files)
+            .with_context(|| format!("delivering {what} to {}", job.destination))?;
     tracing::info!(
         to = delivery.location.as_str(),
         elapsed_ms = stage.elapsed().as_millis() as u64,
@@ -795,6 +812,79 @@ fn write_csv_files(
     Ok(produced)
 }
 
+/// Every query must name a Clever file, and each of the five files Clever requires needs
+/// its query.
+fn check_clever_queries(queries: &[SqlFile], dir: &Path) -> Result<()> {
+    use crate::output::clever;
+    for query in queries {
+        if clever::file_spec(&query.name).is_none() {
+            bail!(
+                "{}: {:?} is not a Clever file; the query files must be named {}",
+                query.path.display(),
+                query.name,
+                clever::query_names()
+            );
+        }
+    }
+    for spec in clever::FILES.iter().filter(|f| f.required_file) {
+        if !queries.iter().any(|q| q.name.eq_ignore_ascii_case(spec.name)) {
+            bail!(
+                "{} has no {}.sql; Clever requires {}.csv (its five files are schools, students, teachers, sections and enrollments)",
+                dir.display(),
+                spec.name,
+                spec.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Clever: one file per query, under Clever's own file name, with Clever's headers.
+fn write_clever_set(
+    source: &Source,
+    queries: &[SqlFile],
+    job: &Job,
+    set_dir: &Path,
+    entries: &archive::EntryStore,
+    progress: &mut Progress,
+) -> Result<Vec<PathBuf>> {
+    use crate::output::clever::{self, CleverFile};
+    let mut produced = Vec::new();
+    for query in queries {
+        let stage = Instant::now();
+        let spec = clever::file_spec(&query.name).expect("checked before connecting");
+        let file_name = format!("{}.csv", spec.name);
+        let path = set_dir.join(&file_name);
+        let mut file =
+            CleverFile::create(&path, spec, job.bom, job.line_ending, &job.grade_map, Some(entries))?;
+        let file_label = format!("{}.sql", query.name);
+        source.extract(
+            query,
+            progress.as_of,
+            job.people,
+            &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
+        )?;
+        crate::progress::clear();
+        let (rows, bytes, header) = file.finish()?;
+        tracing::info!(
+            file = file_name.as_str(),
+            rows,
+            bytes,
+            elapsed_ms = stage.elapsed().as_millis() as u64,
+            "extracted"
+        );
+        progress.files.push(FileReport {
+            file: file_name,
+            rows,
+            bytes,
+            header,
+            query_sha256: query.sha256.clone(),
+        });
+        produced.push(path);
+    }
+    Ok(produced)
+}
+
 /// Every query must name a OneRoster file, and every required file needs its query.
 fn check_oneroster_queries(queries: &[SqlFile], version: Version, dir: &Path) -> Result<()> {
     let names: Vec<&str> =
@@ -850,9 +940,12 @@ fn write_oneroster_set(
             &path,
             spec,
             version,
-            job.bom,
-            job.line_ending,
-            &job.grade_map,
+            oneroster::WriterSettings {
+                bom: job.bom,
+                line_ending: job.line_ending,
+                grade_map: &job.grade_map,
+                enrollment_end_date: job.enrollment_end_date,
+            },
             Some(entries),
         )?;
         let file_label = format!("{}.sql", query.name);

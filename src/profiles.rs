@@ -6,7 +6,9 @@
 //! the key, each time it is read ([`warn_placeholders`]). No profile carries a host-key
 //! pin: a made-up fingerprint would make `check` report a changed host key (an attack
 //! warning) on day one; without one, `check` prints the server's key and the exact line
-//! to add. State paths (history, log, work folder) are absolute, in the folders the
+//! to add. Every profile carries a schedule and time zone: the vendor's documented one
+//! (SchoolStatus: 18:30 Central), else a nightly default said to be one. State paths
+//! (history, log, work folder) are absolute, in the folders the
 //! shipped service definitions may write: `/var/lib/sis-extract` and `/var/log/sis-extract`
 //! on Linux (examples/linux), `C:/ProgramData/sis-extract` on Windows (examples/windows).
 
@@ -25,6 +27,8 @@ pub enum Vendor {
     Schoology,
     /// ClassLink Roster Server: OneRoster 1.1 into DailyImport by SFTP.
     Classlink,
+    /// Clever: its own five CSV files (not OneRoster), loose in the SFTP home folder.
+    Clever,
     /// Any OneRoster receiver by SFTP.
     GenericOneroster,
 }
@@ -42,6 +46,7 @@ impl Vendor {
             Vendor::Empower => include_str!("../examples/profiles/empower.toml"),
             Vendor::Schoology => include_str!("../examples/profiles/schoology.toml"),
             Vendor::Classlink => include_str!("../examples/profiles/classlink.toml"),
+            Vendor::Clever => include_str!("../examples/profiles/clever.toml"),
             Vendor::GenericOneroster => include_str!("../examples/profiles/generic-oneroster.toml"),
         }
     }
@@ -152,6 +157,10 @@ mod tests {
                     assert!(prefixes.iter().any(|p| value.starts_with(p)), "{vendor:?} {key} = {value}");
                 }
                 assert_eq!(windows, !text.contains("/var/") && !text.contains("/etc/"), "{vendor:?}");
+                let job = &table["job"].as_array().unwrap()[0];
+                for key in ["schedule", "timezone"] {
+                    assert!(job.get(key).and_then(|v| v.as_str()).is_some(), "{vendor:?}: job.{key}");
+                }
             }
         }
     }

@@ -180,7 +180,15 @@ fn query_step(source: &Source, job: &crate::config::Job, query: &crate::query::S
             let listed: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
             let detail =
                 format!("job {}: {file} → {} column(s): {}", job.name, columns.len(), listed.join(", "));
-            match version.map(|v| crate::output::oneroster::check_columns(v, &query.name, &names)) {
+            let checked = match (job.format, version) {
+                (crate::config::Format::Clever, _) => {
+                    Some(crate::output::clever::check_columns(&query.name, &names))
+                }
+                (_, version) => {
+                    version.map(|v| crate::output::oneroster::check_columns(v, &query.name, &names))
+                }
+            };
+            match checked {
                 Some(Err(e)) => Step::fail(
                     "query",
                     detail,

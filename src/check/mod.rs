@@ -48,7 +48,7 @@ pub fn run(config: &Config, jobs: &[&Job], only: Option<Only>) -> Vec<Chain> {
                     }
                     chains.push(chain);
                 }
-                Destination::Local { path } => {
+                Destination::Local { path, .. } => {
                     let mut chain =
                         Chain::new(format!("job {} → local folder", job.name), path.display().to_string());
                     let started = Instant::now();

@@ -44,7 +44,7 @@ mod validate;
 
 pub use connection_string::connection_string_pairs;
 pub use raw::{Guards, RowDrop};
-pub use secrets::warn_if_readable_by_others;
+pub use secrets::{warn_if_readable_by_others, warn_if_writable_by_others};
 pub use validate::ARCHIVE_NAME_MAX_BYTES;
 
 use raw::*;
@@ -107,6 +107,20 @@ pub struct SourceConfig {
     pub retry_delay: Duration,
 }
 
+/// How a OneRoster set writes `enrollments.endDate`. The queries return Campus's last
+/// day of the enrollment; OneRoster's information model (1.1 and 1.2) says the end date is
+/// exclusive ("the end date for the enrollment (exclusive)"), so by default the day after
+/// is written. A receiver that documents the inclusive reading can ask for it.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnrollmentEndDate {
+    /// The day after the last day, as the OneRoster standard reads it.
+    #[default]
+    Exclusive,
+    /// The last day itself.
+    Inclusive,
+}
+
 /// Whether a job's queries see the database at one moment or each at its own.
 #[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -131,6 +145,10 @@ pub enum Format {
     /// A OneRoster 1.2 CSV set with manifest.csv.
     #[serde(rename = "oneroster-1.2")]
     OneRoster12,
+    /// Clever's own SFTP format: schools, students, teachers, sections, enrollments (and
+    /// staff) .csv with Clever's headers, grade words and MM/DD/YYYY dates.
+    #[serde(rename = "clever")]
+    Clever,
 }
 
 impl Format {
@@ -138,7 +156,7 @@ impl Format {
     pub fn oneroster_version(self) -> Option<crate::output::oneroster::spec::Version> {
         use crate::output::oneroster::spec::Version;
         match self {
-            Format::Csv => None,
+            Format::Csv | Format::Clever => None,
             Format::OneRoster11 => Some(Version::V1_1),
             Format::OneRoster12 => Some(Version::V1_2),
         }
@@ -187,9 +205,12 @@ pub struct Job {
     pub timezone: Option<chrono_tz::Tz>,
     pub bom: bool,
     pub line_ending: LineEnding,
-    /// OneRoster: the district's own grade names → CEDS codes, on top of the built-in ones.
+    /// OneRoster and Clever: the district's own grade names → CEDS codes, on top of the
+    /// built-in ones.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub grade_map: std::collections::BTreeMap<String, String>,
+    /// OneRoster: how `enrollments.endDate` reads (see [`EnrollmentEndDate`]).
+    pub enrollment_end_date: EnrollmentEndDate,
     /// OneRoster: `source.systemName` in manifest.csv.
     pub source_system: String,
     /// Which people the queries send: bound to every `? /* people */` placeholder.
@@ -216,8 +237,41 @@ pub struct Job {
 // One per job, built once: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Destination {
-    Local { path: PathBuf },
+    Local {
+        path: PathBuf,
+        #[serde(skip_serializing_if = "Payload::is_zip")]
+        send: Payload,
+    },
     Sftp(SftpDestination),
+}
+
+/// What a destination receives (`send` in `[job.destination]`).
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Payload {
+    /// The zip of the set (the default).
+    #[default]
+    Zip,
+    /// The set's files themselves, each under its own name, no zip: Clever takes its CSV
+    /// files loose in the SFTP home folder. The zip is still built, recorded and kept
+    /// by `--keep` and dry runs.
+    Files,
+}
+
+impl Payload {
+    pub fn is_zip(&self) -> bool {
+        *self == Payload::Zip
+    }
+}
+
+impl Destination {
+    /// What this destination receives.
+    pub fn send(&self) -> Payload {
+        match self {
+            Destination::Local { send, .. } => *send,
+            Destination::Sftp(sftp) => sftp.send,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -242,6 +296,9 @@ pub struct SftpDestination {
     /// Permissions of the delivered file on the server (its umask may remove bits).
     #[serde(serialize_with = "serialize_mode")]
     pub file_mode: u32,
+    /// The zip, or the set's files.
+    #[serde(skip_serializing_if = "Payload::is_zip")]
+    pub send: Payload,
 }
 
 /// An algorithm class OpenSSH's client no longer offers by default, which a destination
@@ -377,6 +434,7 @@ pub fn format_name(format: Format) -> &'static str {
         Format::Csv => "csv",
         Format::OneRoster11 => "oneroster-1.1",
         Format::OneRoster12 => "oneroster-1.2",
+        Format::Clever => "clever",
     }
 }
 
@@ -421,7 +479,7 @@ impl Job {
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Destination::Local { path } => write!(f, "local folder {}", path.display()),
+            Destination::Local { path, .. } => write!(f, "local folder {}", path.display()),
             Destination::Sftp(s) => write!(f, "sftp://{}@{}:{}/{}", s.user, s.host, s.port, {
                 s.remote_dir.trim_start_matches('/')
             }),
@@ -431,7 +489,7 @@ impl fmt::Display for Destination {
 
 /// Reads, parses and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config> {
-    warn_if_readable_by_others(path, "the config file");
+    warn_if_writable_by_others(path, "the config file");
     let text = read_config_file(path)?;
     let text = String::from_utf8(text).map_err(|_| {
         ConfigError(format!("config file {} is not UTF-8 text; save it as UTF-8", path.display()))

@@ -43,6 +43,7 @@ pub(super) struct RawJob {
     pub(super) bom: Option<bool>,
     pub(super) line_ending: Option<LineEnding>,
     pub(super) grade_map: Option<std::collections::BTreeMap<String, String>>,
+    pub(super) enrollment_end_date: Option<EnrollmentEndDate>,
     pub(super) source_system: Option<String>,
     pub(super) people: Option<People>,
     pub(super) receiver: Option<crate::output::receivers::Receiver>,
@@ -123,6 +124,7 @@ pub(super) struct RawDestination {
     pub(super) attempts: Option<BoundedInt<1, 10>>,
     pub(super) legacy_algorithms: Option<Vec<String>>,
     pub(super) file_mode: Option<String>,
+    pub(super) send: Option<Payload>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -29,6 +29,35 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
     let _ = (path, what);
 }
 
+/// Warns (on stderr, before logging starts) about a config file that other users may
+/// change: it names the commands run on failure and where student data goes. Others may
+/// read it: it cannot hold a secret (inline secrets and PWD= are refused), and a checkout
+/// or `cp config.example.toml` makes it readable, so a warning there would greet every
+/// first run without a risk behind it.
+pub fn warn_if_writable_by_others(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.is_file()
+            && metadata.permissions().mode() & 0o022 != 0
+        {
+            crate::logging::print(
+                tracing::Level::WARN,
+                &format!(
+                    "{what} {} can be changed by other users (mode {:o}): it decides which commands run on failure \
+                     and where student data goes; run `chmod 600 {}`",
+                    path.display(),
+                    metadata.permissions().mode() & 0o777,
+                    path.display()
+                ),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+}
+
 /// A secret file holds one password; anything larger than this is the wrong file (or a
 /// device such as /dev/zero, which would never end).
 pub(super) const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;

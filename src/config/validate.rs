@@ -38,8 +38,17 @@ pub(super) fn validate(raw: RawConfig, path: &Path) -> Result<Config> {
             return Err(config_error(
                 &format!("{key}.archive"),
                 format!(
-                    "job {:?} delivers {:?} to {}, where job[{other_index}] {:?} already delivers {:?}: one upload would silently replace the other; give one of them another archive name or destination",
-                    job.name, job.archive, job.destination, other.name, other.archive
+                    "job {:?} delivers {} to {}, where job[{other_index}] {:?} already delivers {}: one upload would silently replace the other; give one of them another {} or destination",
+                    job.name,
+                    delivered(&job),
+                    job.destination,
+                    other.name,
+                    delivered(other),
+                    if job.destination.send() == Payload::Files {
+                        "destination folder"
+                    } else {
+                        "archive name"
+                    }
                 ),
             ));
         }
@@ -138,6 +147,14 @@ pub(super) fn describe_duration(d: Duration) -> String {
     }
 }
 
+/// What a job delivers, for messages: its archive name, or its files.
+fn delivered(job: &Job) -> String {
+    match job.destination.send() {
+        Payload::Zip => format!("{:?}", job.archive),
+        Payload::Files => "its files (send = \"files\")".to_string(),
+    }
+}
+
 /// The longest archive name: the upload is written as `.NAME.partial` first, and that name
 /// must fit the 255-byte limit of common file systems too.
 pub const ARCHIVE_NAME_MAX_BYTES: usize = 255 - ".".len() - ".partial".len();
@@ -147,7 +164,7 @@ pub const ARCHIVE_NAME_MAX_BYTES: usize = 255 - ".".len() - ".partial".len();
 /// (compared ignoring case, as Windows and many SFTP servers do).
 pub(super) fn same_archive_place(a: &Job, b: &Job) -> bool {
     let same_place = match (&a.destination, &b.destination) {
-        (Destination::Local { path: pa }, Destination::Local { path: pb }) => {
+        (Destination::Local { path: pa, .. }, Destination::Local { path: pb, .. }) => {
             normalize_local(pa) == normalize_local(pb)
         }
         (Destination::Sftp(sa), Destination::Sftp(sb)) => {
@@ -163,7 +180,14 @@ pub(super) fn same_archive_place(a: &Job, b: &Job) -> bool {
         }
         _ => false,
     };
-    same_place && archive_templates_collide(&a.archive, &b.archive)
+    // Two jobs sending loose files to one place would replace each other's files of the
+    // same name (say, two Clever jobs' students.csv).
+    same_place
+        && match (a.destination.send(), b.destination.send()) {
+            (Payload::Zip, Payload::Zip) => archive_templates_collide(&a.archive, &b.archive),
+            (Payload::Files, Payload::Files) => true,
+            _ => false,
+        }
 }
 
 /// A local folder as a comparable path: canonical when it exists, else with `.` parts
@@ -301,10 +325,19 @@ pub(super) fn validate_job(
         })?),
     };
     let grade_map = grade_map(raw.grade_map, key)?;
-    if raw.format == Format::Csv && (!grade_map.is_empty() || raw.source_system.is_some()) {
+    if raw.format == Format::Csv
+        && (!grade_map.is_empty() || raw.source_system.is_some() || raw.enrollment_end_date.is_some())
+    {
         return Err(config_error(
             &format!("{key}.format"),
-            "grade_map and source_system only apply to the OneRoster formats".to_string(),
+            "grade_map, source_system and enrollment_end_date only apply to the OneRoster formats"
+                .to_string(),
+        ));
+    }
+    if raw.format == Format::Clever && raw.source_system.is_some() {
+        return Err(config_error(
+            &format!("{key}.source_system"),
+            "only applies to the OneRoster formats (it names the system in manifest.csv; Clever's files have no manifest)",
         ));
     }
     if let Some(expression) = &raw.schedule {
@@ -329,6 +362,7 @@ pub(super) fn validate_job(
         bom: raw.bom.unwrap_or(false),
         line_ending: raw.line_ending.unwrap_or(LineEnding::Crlf),
         grade_map,
+        enrollment_end_date: raw.enrollment_end_date.unwrap_or_default(),
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
         people: raw.people.unwrap_or_default(),
         receiver: raw.receiver.unwrap_or_default(),
@@ -497,7 +531,7 @@ pub(super) fn validate_destination(
                 config_error(&format!("{key}.path"), "missing; a local destination needs path = \"folder\"")
             })?;
             checked_path(&format!("{key}.path"), &path)?;
-            Ok(Destination::Local { path: resolve(&path) })
+            Ok(Destination::Local { path: resolve(&path), send: raw.send.unwrap_or_default() })
         }
         DestinationKind::Sftp => validate_sftp(raw, key, resolve, secret_env_vars),
     }
@@ -575,6 +609,7 @@ fn validate_sftp(
         attempts: raw.attempts.map_or(3, |a| a.0 as u32),
         legacy_algorithms,
         file_mode,
+        send: raw.send.unwrap_or_default(),
     }))
 }
 

@@ -7,7 +7,7 @@
 //! written.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -18,6 +18,19 @@ pub struct LocalFolder<'a> {
 }
 
 impl Deliver for LocalFolder<'_> {
+    fn deliver_files(&self, files: &[PathBuf]) -> Result<Delivery> {
+        let mut names = Vec::new();
+        for (file, name) in super::file_names(files)? {
+            self.deliver(file, &name)?;
+            names.push(name);
+        }
+        Ok(Delivery {
+            location: format!("{} ({} files: {})", self.path.display(), names.len(), names.join(", ")),
+            host_key: None,
+            attempts: 1,
+        })
+    }
+
     fn deliver(&self, zip: &Path, name: &str) -> Result<Delivery> {
         // A missing folder usually means an unmounted share or a typo; creating it would
         // hide that, so it is an error.

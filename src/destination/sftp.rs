@@ -7,7 +7,9 @@
 //!    match never sees a user name or password);
 //! 2. authenticate with a password or a private key;
 //! 3. upload to a hidden temporary name in the remote folder, 64 writes of 32 KiB kept in
-//!    flight (as OpenSSH's `sftp` does), then check the remote size;
+//!    flight (as OpenSSH's `sftp` does), then check the remote size; with `send = "files"`
+//!    (Clever takes loose CSV files, not a zip) every file of the set is uploaded so
+//!    before any is renamed;
 //! 4. rename into place with the `posix-rename@openssh.com` extension, which replaces an
 //!    existing file atomically, so the vendor sees either last night's file or tonight's,
 //!    never a half-written one.
@@ -18,7 +20,7 @@
 //! SSH is russh's, which is async: each delivery or check runs on a current-thread tokio
 //! runtime of its own, so the rest of sis-extract stays synchronous.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -55,11 +57,25 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 impl Deliver for SftpDrop<'_> {
     fn deliver(&self, zip: &Path, name: &str) -> anyhow::Result<Delivery> {
+        self.deliver_all(&[(zip, name)])
+    }
+
+    fn deliver_files(&self, files: &[PathBuf]) -> anyhow::Result<Delivery> {
+        let named = super::file_names(files)?;
+        let items: Vec<(&Path, &str)> = named.iter().map(|(path, name)| (*path, name.as_str())).collect();
+        self.deliver_all(&items)
+    }
+}
+
+impl SftpDrop<'_> {
+    /// Uploads every `(local file, remote name)` on one connection, retrying the whole
+    /// set on network errors.
+    fn deliver_all(&self, items: &[(&Path, &str)]) -> anyhow::Result<Delivery> {
         let runtime = runtime()?;
         let attempts = self.config.attempts.max(1);
         let mut delay = Duration::from_secs(2);
         for attempt in 1..=attempts {
-            match runtime.block_on(upload_once(self.config, zip, name)) {
+            match runtime.block_on(upload_once(self.config, items)) {
                 Ok(mut delivery) => {
                     delivery.attempts = attempt;
                     return Ok(delivery);
@@ -135,42 +151,48 @@ pub(crate) async fn timed<T>(
     })
 }
 
-async fn upload_once(config: &SftpDestination, zip: &Path, name: &str) -> Result<Delivery, Failure> {
+async fn upload_once(config: &SftpDestination, items: &[(&Path, &str)]) -> Result<Delivery, Failure> {
     let mut connection = ssh::open_verified(config).await?;
     ssh::authenticate(&mut connection, config).await?;
     let fingerprint = connection.fingerprint();
-    let result = upload_on(&connection, config, zip, name).await;
+    let result = upload_on(&connection, config, items).await;
     connection.close().await;
-    let target = result?;
-    Ok(Delivery {
-        location: format!(
+    let targets = result?;
+    let url = |target: &str| {
+        format!(
             "sftp://{}@{}:{}{}{}",
             config.user,
             config.host,
             config.port,
             if target.starts_with('/') { "" } else { "/" },
             target
+        )
+    };
+    let location = match targets.as_slice() {
+        [one] => url(one),
+        _ => format!(
+            "{} ({} files: {})",
+            url(&remote_join(remote_folder(config), "")),
+            targets.len(),
+            items.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")
         ),
-        host_key: Some(fingerprint),
-        attempts: 1,
-    })
+    };
+    Ok(Delivery { location, host_key: Some(fingerprint), attempts: 1 })
 }
 
-/// The upload on an authenticated connection; returns the remote path of the zip.
+/// The upload on an authenticated connection; returns the remote path of each file.
 ///
-/// About 90 lines on purpose: the safety of a delivery is the order of its steps (stat
-/// the folder, open the hidden name, write, fsync, close, compare sizes, rename, and on
-/// any failure remove the hidden file), and they read best as one sequence.
+/// The safety of a delivery is the order of its steps: stat the folder; upload every
+/// file to its hidden name (open, write, fsync, close, compare sizes); only then rename
+/// each into place, so the vendor never sees a half-written file, and sees a set of
+/// files change within moments. On any failure the hidden files are removed.
 async fn upload_on(
     connection: &Connection,
     config: &SftpDestination,
-    zip: &Path,
-    name: &str,
-) -> Result<String, Failure> {
+    items: &[(&Path, &str)],
+) -> Result<Vec<String>, Failure> {
     let timeout = config.timeout;
     let remote_dir = remote_folder(config);
-    let target = remote_join(remote_dir, name);
-    let partial = remote_join(remote_dir, &format!(".{name}.partial"));
     let where_ = format!("{}:{}", config.host, config.port);
 
     let mut sftp = start_sftp(connection, config).await?;
@@ -191,63 +213,106 @@ async fn upload_on(
         }
     }
 
-    let local_size = std::fs::metadata(zip)
-        .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?
-        .len();
-    let upload = async {
-        let remote = timed(timeout, sftp.open(&partial, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, config.file_mode))
-            .await
-            .map_err(|e| classify_sftp(e, &format!("creating {partial} on {where_}")))?;
-        let mut local = std::fs::File::open(zip)
-            .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", zip.display())))?;
-        ssh::coalesce_writes(&connection.socket, true);
-        // The whole transfer has no single timeout (it may take long on a slow link); each
-        // answer must come within the timeout.
-        let written = write_with_stall_timeout(&mut sftp, &remote, &mut local, timeout, name, local_size).await;
-        ssh::coalesce_writes(&connection.socket, false);
-        if let Err(e) = written {
-            // Closed before it is removed: some servers (Windows) cannot remove an open file.
-            let _ = timed(timeout, sftp.close(remote)).await;
-            return Err(classify_transfer(e, &format!("uploading to {partial} on {where_}")));
+    // Hidden names written so far, removed again if anything fails.
+    let mut partials: Vec<String> = Vec::new();
+    let mut targets = Vec::new();
+    let mut result = Ok(());
+    for (local, name) in items {
+        let partial = remote_join(remote_dir, &format!(".{name}.partial"));
+        partials.push(partial.clone());
+        if let Err(failure) = upload_partial(connection, &mut sftp, config, local, name, &partial).await {
+            result = Err(failure);
+            break;
         }
-        // fsync@openssh.com: the bytes are on the server's disk before the rename makes
-        // them visible. Servers without the extension are fine without it.
-        if sftp.has_extension("fsync@openssh.com")
-            && let Err(e) = timed(timeout, sftp.fsync(&remote)).await
-        {
-            tracing::debug!("the SFTP server cannot fsync ({e}); relying on close");
-        }
-        timed(timeout, sftp.close(remote))
-            .await
-            .map_err(|e| classify_sftp(e, &format!("closing {partial} on {where_}")))?;
-        let remote_size = timed(timeout, sftp.stat(&partial))
-            .await
-            .map_err(|e| classify_sftp(e, &format!("checking {partial} on {where_}")))?
-            .size
-            .unwrap_or(0);
-        if remote_size != local_size {
-            return Err(Failure::Transient(anyhow!(
-                "the uploaded file {partial} on {where_} has {remote_size} bytes, expected {local_size}; the transfer was incomplete"
-            )));
-        }
-        rename_into_place(&mut sftp, timeout, &partial, &target)
-            .await
-            .map_err(|e| e.map(|e| e.context(format!("renaming {partial} to {target} on {where_}"))))
     }
-    .await;
-    if let Err(failure) = upload {
+    if result.is_ok() {
+        for (_, name) in items {
+            let partial = partials.remove(0);
+            let target = remote_join(remote_dir, name);
+            if let Err(failure) = rename_into_place(&mut sftp, timeout, &partial, &target)
+                .await
+                .map_err(|e| e.map(|e| e.context(format!("renaming {partial} to {target} on {where_}"))))
+            {
+                partials.insert(0, partial);
+                result = Err(failure);
+                break;
+            }
+            targets.push(target);
+        }
+    }
+    if let Err(failure) = result {
         // Leave nothing behind that a vendor's job could pick up: on this SFTP session if
         // it is still in step, else on a new one. If the connection is gone this fails
-        // too; the hidden name is overwritten by the next run.
-        if let Err(SftpError::Io(_)) = timed(timeout, sftp.remove(&partial)).await
-            && let Ok(mut fresh) = start_sftp(connection, config).await
-        {
-            let _ = timed(timeout, fresh.remove(&partial)).await;
+        // too; the hidden names are overwritten by the next run.
+        let mut fresh = None;
+        for partial in &partials {
+            if let Err(SftpError::Io(_)) = timed(timeout, sftp.remove(partial)).await {
+                if fresh.is_none() {
+                    fresh = start_sftp(connection, config).await.ok();
+                }
+                if let Some(fresh) = fresh.as_mut() {
+                    let _ = timed(timeout, fresh.remove(partial)).await;
+                }
+            }
         }
         return Err(failure);
     }
     let _ = tokio::time::timeout(timeout, sftp.shutdown()).await;
-    Ok(target)
+    Ok(targets)
+}
+
+/// Uploads `local` to the hidden name `partial`: open, pipelined writes, fsync where the
+/// server offers it, close, and a size check.
+async fn upload_partial(
+    connection: &Connection,
+    sftp: &mut Sftp,
+    config: &SftpDestination,
+    local: &Path,
+    name: &str,
+    partial: &str,
+) -> Result<(), Failure> {
+    let timeout = config.timeout;
+    let where_ = format!("{}:{}", config.host, config.port);
+    let local_size = std::fs::metadata(local)
+        .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", local.display())))?
+        .len();
+    let remote =
+        timed(timeout, sftp.open(partial, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, config.file_mode))
+            .await
+            .map_err(|e| classify_sftp(e, &format!("creating {partial} on {where_}")))?;
+    let mut file = std::fs::File::open(local)
+        .map_err(|e| Failure::Permanent(anyhow!("reading {}: {e}", local.display())))?;
+    ssh::coalesce_writes(&connection.socket, true);
+    // The whole transfer has no single timeout (it may take long on a slow link); each
+    // answer must come within the timeout.
+    let written = write_with_stall_timeout(sftp, &remote, &mut file, timeout, name, local_size).await;
+    ssh::coalesce_writes(&connection.socket, false);
+    if let Err(e) = written {
+        // Closed before it is removed: some servers (Windows) cannot remove an open file.
+        let _ = timed(timeout, sftp.close(remote)).await;
+        return Err(classify_transfer(e, &format!("uploading to {partial} on {where_}")));
+    }
+    // fsync@openssh.com: the bytes are on the server's disk before the rename makes
+    // them visible. Servers without the extension are fine without it.
+    if sftp.has_extension("fsync@openssh.com")
+        && let Err(e) = timed(timeout, sftp.fsync(&remote)).await
+    {
+        tracing::debug!("the SFTP server cannot fsync ({e}); relying on close");
+    }
+    timed(timeout, sftp.close(remote))
+        .await
+        .map_err(|e| classify_sftp(e, &format!("closing {partial} on {where_}")))?;
+    let remote_size = timed(timeout, sftp.stat(partial))
+        .await
+        .map_err(|e| classify_sftp(e, &format!("checking {partial} on {where_}")))?
+        .size
+        .unwrap_or(0);
+    if remote_size != local_size {
+        return Err(Failure::Transient(anyhow!(
+            "the uploaded file {partial} on {where_} has {remote_size} bytes, expected {local_size}; the transfer was incomplete"
+        )));
+    }
+    Ok(())
 }
 
 /// The pipelined write, failing if the server acknowledges nothing for `timeout`.

@@ -1,11 +1,13 @@
 //! Output formats: how the rows of one query become one file of the set.
 //!
 //! `csv` writes one plain CSV file per query; `oneroster` maps queries onto the OneRoster
-//! files (1.1 and 1.2) and `validate` checks a finished OneRoster set. Both formats sit
+//! files (1.1 and 1.2) and `validate` checks a finished OneRoster set; `clever` writes
+//! Clever's own five-file SFTP format. Both formats sit
 //! behind the same `RowSink` seam: the source streams rows, a format writes them.
 //! `receivers` is the table of what each receiving system publishes, `receiver_check`
 //! applies it to a set, and `findings` reports both checks grouped by rule.
 
+pub mod clever;
 pub mod csv;
 pub mod findings;
 pub mod oneroster;

@@ -40,6 +40,17 @@ pub(super) const BUILTIN_SETS: &[(&str, &[BuiltinFile])] = &[
         ],
     ),
     (
+        "infinite-campus/clever",
+        &[
+            ("enrollments.sql", include_bytes!("../../queries/infinite-campus/clever/enrollments.sql")),
+            ("schools.sql", include_bytes!("../../queries/infinite-campus/clever/schools.sql")),
+            ("sections.sql", include_bytes!("../../queries/infinite-campus/clever/sections.sql")),
+            ("staff.sql", include_bytes!("../../queries/infinite-campus/clever/staff.sql")),
+            ("students.sql", include_bytes!("../../queries/infinite-campus/clever/students.sql")),
+            ("teachers.sql", include_bytes!("../../queries/infinite-campus/clever/teachers.sql")),
+        ],
+    ),
+    (
         "infinite-campus/oneroster-1.1",
         &[
             (

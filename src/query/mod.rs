@@ -287,7 +287,12 @@ mod tests {
             assert!(files[0].path.display().to_string().starts_with(&format!("{set}/")));
         }
         let error = load_dir(Path::new("builtin:nope")).unwrap_err().to_string();
-        assert!(error.contains("builtin:demo, builtin:infinite-campus/oneroster-1.1"), "{error}");
+        assert!(
+            error.contains(
+                "builtin:demo, builtin:infinite-campus/clever, builtin:infinite-campus/oneroster-1.1"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

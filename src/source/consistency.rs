@@ -73,7 +73,16 @@ impl Source {
         if wanted == Consistency::PerQuery {
             return Ok("per query (consistency = \"per-query\")".into());
         }
-        match self.snapshot_support()? {
+        // An account that may not read sys.databases is no reason to lose the night: the
+        // default then reads per query and says why; only an explicit "snapshot" fails.
+        let support = match self.snapshot_support() {
+            Ok(support) => support,
+            Err(e) if wanted == Consistency::Auto => SnapshotSupport::Unavailable {
+                why: format!("the snapshot settings could not be read ({e:#})"),
+            },
+            Err(e) => return Err(e),
+        };
+        match support {
             SnapshotSupport::Available { how } => {
                 self.start_snapshot().with_context(|| format!("starting {how}"))?;
                 Ok(format!("snapshot: {how}"))

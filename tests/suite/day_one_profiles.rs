@@ -149,7 +149,7 @@ fn a_built_in_query_set_runs_and_an_unknown_one_is_a_config_error() {
 
     let ws = sqlite_workspace("builtin:infinite-campus/oneroster-1.0", "");
     ws.run(&["config"]).assert_code(2).assert_stderr_contains(
-        "job[0].queries: there is no built-in query set \"builtin:infinite-campus/oneroster-1.0\"; the built-in sets are builtin:demo, builtin:infinite-campus/oneroster-1.1",
+        "job[0].queries: there is no built-in query set \"builtin:infinite-campus/oneroster-1.0\"; the built-in sets are builtin:demo, builtin:infinite-campus/clever, builtin:infinite-campus/oneroster-1.1",
     );
     ws.run(&["run"]).assert_code(2).assert_stderr_contains("job[0].queries: there is no built-in query set");
 }
@@ -225,4 +225,105 @@ fn init_warns_that_changed_ids_duplicate_records_at_the_vendor() {
         );
         assert!(run.stderr.contains("a second time"), "{}", run.stderr);
     }
+}
+
+/// Every vendor `init` knows, with the time its profile schedules (the vendor's own, or
+/// the nightly default where a vendor documents none).
+const VENDORS: [(&str, &str); 6] = [
+    ("schoolstatus", "18:30"),
+    ("empower", "19:00"),
+    ("schoology", "19:00"),
+    ("classlink", "19:00"),
+    ("clever", "19:00"),
+    ("generic-oneroster", "19:00"),
+];
+
+/// Runs `sis-extract -c config.toml ARGS…` in `ws` with none of the profiles' secret
+/// variables set: a helpdesk colleague's shell, or a service that lost its environment.
+fn without_secrets(ws: &Workspace, args: &[&str]) -> crate::support::Run {
+    let output = std::process::Command::new(crate::support::bin())
+        .current_dir(ws.dir.path())
+        .arg("-c")
+        .arg(ws.path("config.toml"))
+        .args(args)
+        .env_remove("SIS_EXTRACT_CONFIG")
+        .env_remove("SIS_EXTRACT_LOG")
+        .env_remove("SIS_DB_PASSWORD")
+        .env_remove("VENDOR_SFTP_PASSWORD")
+        .output()
+        .unwrap();
+    crate::support::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn every_profile_schedules_its_vendors_night_and_only_connecting_needs_the_secrets() {
+    for (vendor, time) in VENDORS {
+        let ws = Workspace::new();
+        ws.run(&["init", "--vendor", vendor]).assert_ok();
+        // Only the state folders move into the workspace (there is no /var/lib here).
+        let text = std::fs::read_to_string(ws.path("config.toml"))
+            .unwrap()
+            .replace("/var/lib/sis-extract", &ws.path("state").display().to_string())
+            .replace("/var/log/sis-extract", &ws.path("log").display().to_string());
+        ws.write("config.toml", &text);
+        for folder in ["state", "log"] {
+            std::fs::create_dir_all(ws.path(folder)).unwrap();
+        }
+
+        let run = without_secrets(&ws, &["schedule", "--next", "2", "--now", "2026-03-07T12:00:00-06:00"]);
+        run.assert_ok();
+        assert!(!run.stdout.contains("no job has a schedule"), "{vendor}: {}", run.stdout);
+        assert!(run.stdout.contains("America/Chicago"), "{vendor}: {}", run.stdout);
+        // Saturday 7 March, then Sunday 8 March (the spring-forward day), at the same hour.
+        assert!(
+            run.stdout.contains(&format!("2026-03-07 {time}"))
+                && run.stdout.contains(&format!("2026-03-08 {time}")),
+            "{vendor} runs nightly at {time} Central:\n{}",
+            run.stdout
+        );
+
+        let config = without_secrets(&ws, &["config"]);
+        config.assert_ok();
+        assert!(
+            config.stdout.contains("NOT AVAILABLE to this account (environment variable SIS_DB_PASSWORD)"),
+            "{vendor}: {}",
+            config.stdout
+        );
+        without_secrets(&ws, &["history"]).assert_ok();
+        // validate reads no config at all: an empty folder is a OneRoster problem, not a secret one.
+        std::fs::create_dir_all(ws.path("empty-set")).unwrap();
+        let validate = without_secrets(&ws, &["validate", "empty-set"]);
+        assert_ne!(validate.code, 2, "{vendor}: {}", validate.both());
+        for run in [&config, &validate] {
+            assert!(!run.stderr.contains("is not set"), "{vendor}: {}", run.stderr);
+        }
+        // Connecting is what needs them: a dry run fails on the record, naming the variable.
+        let dry = without_secrets(&ws, &["run", "--dry-run"]);
+        assert_eq!(dry.code, 1, "{vendor}: {}", dry.both());
+        dry.assert_stderr_contains("environment variable SIS_DB_PASSWORD is not set");
+    }
+}
+
+#[test]
+fn the_clever_profile_sends_clevers_files_loose_and_points_at_the_sftp_instructions() {
+    let ws = Workspace::new();
+    ws.run(&["init", "--vendor", "clever"]).assert_ok();
+    let text = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    for line in [
+        "queries = \"builtin:infinite-campus/clever\"",
+        "format = \"clever\"",
+        "send = \"files\"",
+        "remote_dir = \".\"",
+        "schedule = \"0 19 * * *\"",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(text.contains("\"SFTP Instructions\" PDF"), "tells the admin to compare the columns");
+    let config = ws.run(&["config"]);
+    config.assert_ok();
+    assert!(config.stdout.contains("send = \"files\""), "{}", config.stdout);
 }

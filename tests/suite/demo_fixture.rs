@@ -114,3 +114,43 @@ fn sqlite_and_postgresql_give_identical_files() {
         assert_eq!(sqlite_text, postgres_text, "{file} differs between SQLite and PostgreSQL");
     }
 }
+
+/// The README's demo (`scripts/demo`) is a first run: its run command, on a layout like
+/// the repository's with examples/demo.toml as a checkout leaves it (mode 0644) and no
+/// history yet, prints no warning at all.
+#[test]
+fn the_readmes_demo_command_prints_no_warning_on_a_first_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    let repo = crate::support::repo();
+    let demo = std::fs::read_to_string(repo.join("examples/demo.toml")).unwrap();
+    let config = ws.path("examples/demo.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, demo).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // The query folders demo.toml names, copied (a folder of links would be another test).
+    for set in ["queries/demo", "queries/infinite-campus/oneroster-1.1"] {
+        std::fs::create_dir_all(ws.path(set)).unwrap();
+        for entry in std::fs::read_dir(repo.join(set)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), ws.path(set).join(entry.file_name())).unwrap();
+        }
+    }
+    // What scripts/demo makes before it runs: the database and the output folder.
+    std::fs::create_dir_all(ws.path("target/demo/out")).unwrap();
+    let db = ws.path("target/demo/campus.db");
+    sqlite(&db, campus_fixture::SCHEMA);
+    sqlite(&db, &crate::support::generated_fixture().0);
+    // scripts/demo's command, from the repository root.
+    let output = std::process::Command::new(crate::support::bin())
+        .current_dir(ws.dir.path())
+        .args(["-c", "examples/demo.toml", "run", "--as-of", "2026-01-15"])
+        .env_remove("SIS_EXTRACT_CONFIG")
+        .env_remove("SIS_EXTRACT_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("warn"), "a first run prints no warning:\n{stderr}");
+    assert!(ws.path("target/demo/out/oneroster-20260115.zip").exists());
+}

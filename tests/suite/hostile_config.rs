@@ -33,7 +33,7 @@ fn every_hostile_config_is_refused_at_config_time() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or_else(|| panic!("{}: the first line must be `# expect: MESSAGE`", file.display()));
-        // A copy, so the check for "readable by other users" does not depend on the checkout.
+        // A copy, so the check for "changed by other users" does not depend on the checkout.
         let ws = Workspace::new();
         let copy = ws.write("config.toml", &text);
         let output = Command::new(crate::support::bin())
@@ -363,9 +363,9 @@ fn todays_log(ws: &Workspace) -> PathBuf {
 #[test]
 fn json_logs_are_json_to_the_last_line_and_the_log_file_has_the_error() {
     let ws = log_workspace("SELECT id FROM no_such_table_json\n");
-    // Readable by others: a warning that is printed while the config is read.
+    // Writable by others: a warning that is printed while the config is read.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(ws.path("config.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(ws.path("config.toml"), std::fs::Permissions::from_mode(0o664)).unwrap();
     let run = ws.run(&["--log-format", "json", "-v", "run"]);
     run.assert_code(1);
     let lines: Vec<&str> = run.stderr.lines().collect();
@@ -387,7 +387,7 @@ fn json_logs_are_json_to_the_last_line_and_the_log_file_has_the_error() {
         "{message}"
     );
     assert!(
-        lines.iter().any(|l| l.contains("readable by other users") && l.contains("\"WARN\"")),
+        lines.iter().any(|l| l.contains("can be changed by other users") && l.contains("\"WARN\"")),
         "{}",
         run.stderr
     );

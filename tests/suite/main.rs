@@ -10,6 +10,7 @@ mod support;
 
 mod bad_input;
 mod check;
+mod clever;
 mod config_errors;
 mod consistency;
 mod day_one;

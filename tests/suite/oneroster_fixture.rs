@@ -191,7 +191,9 @@ fn row_counts_match_what_the_generator_put_in() {
     let of = |r: &str, primary: &str| {
         enrollments.iter().filter(|e| e["role"] == r && e["primary"] == primary).count()
     };
-    assert_eq!(of("student", "false") + of("student", ""), count("student_enrollments"));
+    // primary is "applicable only to teachers": students leave it blank.
+    assert_eq!(of("student", ""), count("student_enrollments"));
+    assert_eq!(of("student", "false") + of("student", "true"), 0);
     assert_eq!(of("teacher", "true"), count("teacher_enrollments"));
     assert_eq!(of("teacher", "false"), count("co_teacher_enrollments"), "co-teachers present");
     // Every trap the generator lists is absent, and every showcase person present.
@@ -464,4 +466,95 @@ fn init_writes_each_vendor_profile_and_never_overwrites() {
     run.assert_ok();
     let text = std::fs::read_to_string(ws.path("config.toml")).unwrap();
     assert!(text.contains("timezone = \"America/Chicago\"") && text.contains("archive = \"oneroster.zip\""));
+}
+
+/// The OneRoster semantics of issue 25: exclusive enrollment ends, `primary` for teachers
+/// only, next term's sections, grades and subjects of courses and classes, and term
+/// titles that name their school, each checked against what Campus (the fixture) holds.
+#[test]
+fn the_set_follows_oneroster_semantics_exclusive_ends_teacher_primary_upcoming_grades_subjects_titles() {
+    let db = sqlite_fixture();
+    let ws = workspace(sqlite_source(&db), &shipped_queries(), "oneroster-1.1");
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let zip = ws.path("out/oneroster-20260115.zip");
+    let enrollments = records(&zip, "enrollments.csv");
+    let day_after = |date: &str| {
+        let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+        d.succ_opt().unwrap().format("%Y-%m-%d").to_string()
+    };
+    // Student rows with an explicit Roster end: the file holds the day after it.
+    let roster_ends: HashMap<String, String> = sqlite(
+        &db,
+        ".mode list\n.separator \"\\t\"\nSELECT rosterID, endDate FROM Roster WHERE endDate IS NOT NULL;",
+    )
+    .lines()
+    .map(|l| {
+        let (id, end) = l.split_once('\t').unwrap();
+        (format!("enr-s-{id}"), end.to_string())
+    })
+    .collect();
+    let mut checked = 0;
+    for e in enrollments.iter().filter(|e| roster_ends.contains_key(&e["sourcedId"])) {
+        assert_eq!(e["endDate"], day_after(&roster_ends[&e["sourcedId"]]), "{e:?}");
+        checked += 1;
+    }
+    assert!(checked > 0, "some rosters end on a given day");
+    // primary: teachers only.
+    assert!(enrollments.iter().filter(|e| e["role"] == "student").all(|e| e["primary"].is_empty()));
+    assert!(
+        enrollments
+            .iter()
+            .filter(|e| e["role"] == "teacher")
+            .all(|e| e["primary"] == "true" || e["primary"] == "false")
+    );
+    // Next term's sections are in, with their later beginDate.
+    let upcoming = enrollments.iter().filter(|e| e["beginDate"].as_str() > "2026-01-15").count();
+    assert!(upcoming > 0, "enrollments that begin after the as-of date are sent");
+
+    // The inclusive reading, for a receiver that documents it: Campus's last day itself.
+    let config = std::fs::read_to_string(ws.path("config.toml")).unwrap();
+    ws.write(
+        "config.toml",
+        &config.replace(
+            "format = \"oneroster-1.1\"",
+            "format = \"oneroster-1.1\"\nenrollment_end_date = \"inclusive\"",
+        ),
+    );
+    std::fs::remove_dir_all(ws.path("out")).unwrap();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    ws.run(&["run", "--as-of", "2026-01-15", "--force"]).assert_ok();
+    let inclusive = records(&zip, "enrollments.csv");
+    for e in inclusive.iter().filter(|e| roster_ends.contains_key(&e["sourcedId"])) {
+        assert_eq!(e["endDate"], roster_ends[&e["sourcedId"]], "{e:?}");
+    }
+
+    // Grades from who is scheduled into the course, subjects from its SCED state code.
+    let courses = records(&zip, "courses.csv");
+    let algebra = courses.iter().find(|c| c["title"] == "Algebra I").expect("Algebra I is a course");
+    assert_eq!(algebra["subjects"], "Mathematics");
+    assert_eq!(algebra["subjectCodes"], "02052");
+    assert!(!algebra["grades"].is_empty(), "{algebra:?}");
+    let with_grades = courses.iter().filter(|c| !c["grades"].is_empty()).count();
+    assert!(with_grades * 2 > courses.len(), "most courses have students, so grades: {with_grades}");
+    let classes = records(&zip, "classes.csv");
+    let algebra_class = classes.iter().find(|c| c["courseSourcedId"] == algebra["sourcedId"]).unwrap();
+    assert_eq!(
+        (algebra_class["subjects"].as_str(), algebra_class["subjectCodes"].as_str()),
+        ("Mathematics", "02052")
+    );
+    assert!(!algebra_class["grades"].is_empty(), "{algebra_class:?}");
+    // A subject name holds no comma: it would split in OneRoster's comma-separated list.
+    assert!(classes.iter().all(|c| c["subjects"].split(',').count() <= 1), "one subject per class");
+    // Terms name their school; ids stay Campus's termIDs.
+    let sessions = records(&zip, "academicSessions.csv");
+    let terms: Vec<_> = sessions.iter().filter(|s| s["type"] == "term").collect();
+    assert!(!terms.is_empty());
+    for term in &terms {
+        assert!(term["sourcedId"].starts_with("term-"), "{term:?}");
+        assert!(term["title"].ends_with(')') && term["title"].contains(" ("), "{term:?}");
+    }
+    let titles: std::collections::HashSet<&str> = terms.iter().map(|t| t["title"].as_str()).collect();
+    let same_dates: std::collections::HashSet<(&str, &str)> =
+        terms.iter().map(|t| (t["startDate"].as_str(), t["endDate"].as_str())).collect();
+    assert!(titles.len() > same_dates.len(), "schools sharing term dates are told apart by title");
 }

@@ -362,3 +362,37 @@ fn an_unknown_receiver_is_a_configuration_error() {
     run.assert_code(2);
     assert!(run.stderr.contains("schoology"), "{}", run.stderr);
 }
+
+#[test]
+fn the_fixture_in_clevers_own_format_gets_the_section_rules_without_false_alarms() {
+    let db = sqlite_fixture();
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("out")).unwrap();
+    let job = JobBuilder::csv("clever", "builtin:infinite-campus/clever")
+        .key("format", "clever")
+        .key("archive", "clever-{date}.zip")
+        .key("receiver", "clever");
+    ConfigBuilder::new().sqlite(&db).job(job).write(&ws);
+    ws.run(&["run", "--as-of", "2026-01-15"]).assert_ok();
+    let zip = ws.path("out/clever-20260115.zip");
+    // Sections without a row in enrollments.csv, counted here from the files.
+    let sections = crate::support::parse_csv(&unzip_entry(&zip, "sections.csv"));
+    let enrollments = crate::support::parse_csv(&unzip_entry(&zip, "enrollments.csv"));
+    let id = sections[0].iter().position(|h| h == "Section_id").unwrap();
+    let enrolled = enrollments[0].iter().position(|h| h == "Section_id").unwrap();
+    let empty =
+        sections[1..].iter().filter(|s| !enrollments[1..].iter().any(|e| e[enrolled] == s[id])).count();
+    let warnings = ws.history().last().unwrap()["warnings"].clone();
+    // No warning at all: the history record has no `warnings`.
+    let without = warnings
+        .as_array()
+        .map(|w| w.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .find(|w| w.contains("clever-section-without-students"));
+    match empty {
+        0 => assert!(without.is_none(), "{warnings}"),
+        n => assert!(without.is_some_and(|w| w.contains(&format!("× {n};"))), "{n}: {warnings}"),
+    }
+}

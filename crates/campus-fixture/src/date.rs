@@ -44,3 +44,10 @@ impl Date {
 pub(crate) fn current(start: Option<Date>, end: Option<Date>) -> bool {
     start.is_none_or(|s| s <= AS_OF) && end.is_none_or(|e| e >= AS_OF)
 }
+
+/// Not ended on the as-of date: current, or starting later. OneRoster enrollments (and
+/// so the teacher role) include next term's sections, which receivers want ready before
+/// the term starts.
+pub(crate) fn not_ended(end: Option<Date>) -> bool {
+    end.is_none_or(|e| e >= AS_OF)
+}

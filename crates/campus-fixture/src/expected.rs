@@ -20,15 +20,17 @@
 //!                          Secondary enrollments add no student and no school.
 //!   staff                  distinct (person, school) with a current EmploymentAssignment at an
 //!                          included school (staff.sql rows).
-//!   student_enrollments    distinct (active section, student) with a current Roster row of the
+//!   student_enrollments    distinct (active section, student) with a Roster row not ended on
+//!                          the as-of date (current, or starting later: next term) of the
 //!                          section's trial, the student being a oneroster_students student
 //!                          and holding a counting enrollment (any serviceType) in the
 //!                          section's calendar (enrollments.sql student rows).
-//!   teacher_enrollments    distinct (active section, person) with a current SectionStaffHistory
-//!                          row of the section's trial with staffType 'P' (rosters.sql
-//!                          'teacher' rows, enrollments.sql rows with primary true).
-//!   co_teacher_enrollments the same with current rows of other staffTypes only (rosters.sql
-//!                          'co-teacher' rows, enrollments.sql teacher rows with primary false).
+//!   teacher_enrollments    distinct (active section, person) with a SectionStaffHistory row
+//!                          not ended on the as-of date of the section's trial with staffType
+//!                          'P' (enrollments.sql rows with primary true).
+//!   co_teacher_enrollments the same with such rows of other teaching staffTypes only
+//!                          (enrollments.sql teacher rows with primary false). (The demo's
+//!                          rosters.sql still sends current rows only; no count checks it.)
 //!   section_teachers       distinct persons of teacher_enrollments and co_teacher_enrollments.
 //!   users, and per role    users.sql after merging, people = "campus-accounts": one role per
 //!                          person, the first of student (oneroster_students), teacher of an
@@ -40,6 +42,18 @@
 //!                          roles need an enabled work account (one staff member's is
 //!                          disabled). Orphans (no current identity) are never users.
 //!   guardians              users.sql role guardian (a guardian who is also staff is a teacher).
+//!   clever_students        Clever students.csv rows: per oneroster_students student, one row
+//!                          per distinct guardian linked in users.sql (a contact), or one row
+//!                          without contacts.
+//!   clever_sections        Clever sections.csv rows: active sections with a teacher
+//!                          enrollment (teacher_enrollments or co_teacher_enrollments) and at
+//!                          least one student_enrollments row.
+//!   clever_enrollments     Clever enrollments.csv rows: student_enrollments in those sections.
+//!   clever_teachers        Clever teachers.csv rows: distinct (person, school) of the
+//!                          teachers (users.sql role teacher), the schools of their active
+//!                          sections on the as-of date and of their current assignments at
+//!                          included schools (an itinerant teacher has two).
+//!   clever_staff           Clever staff.csv rows: the same for administrators and aides.
 //! Lists (each holds at most LIST_LIMIT entries, in generation order; list_totals has the full
 //! count). must_be_absent: persons (personGUID) absent from users.sql and enrollments.sql
 //! (and from students.sql, except the account lists: the demo queries do not look at
@@ -156,6 +170,15 @@ pub(crate) struct Expected {
     pub(crate) student_enrollments: u64,
     pub(crate) teacher_enrollments: u64,
     pub(crate) co_teacher_enrollments: u64,
+    /// Active sections with a teacher user on the as-of date.
+    pub(crate) taught_sections: std::collections::HashSet<u32>,
+    /// Clever: students.csv rows, sections.csv sections, enrollments.csv rows.
+    pub(crate) clever_student_rows: u64,
+    pub(crate) clever_sections: std::collections::HashSet<u32>,
+    pub(crate) clever_enrollments: u64,
+    /// (staff person, school index) of every staff role: a taught active section or a
+    /// current assignment at an included school, with an enabled work account.
+    pub(crate) staff_schools: std::collections::BTreeSet<(u32, usize)>,
     /// Per staff serial: best users.sql priority (2 section teacher, 3 administrator,
     /// 4 teacher by assignment, 5 aide), NONE if not a staff user.
     pub(crate) staff_priority: Vec<u8>,
@@ -310,7 +333,14 @@ pub(crate) fn write_json(plan: &Plan, (e, t): (Expected, Totals), out: &mut dyn 
         plan.d.n,
         YEARS[ACTIVE]
     ));
-    let counts: [(&str, u64); 20] = [
+    let pairs = |roles: &[u8]| {
+        e.staff_schools
+            .iter()
+            .filter(|(pid, _)| roles.contains(&e.staff_priority[(pid - FIRST_PERSON) as usize]))
+            .count() as u64
+    };
+    let (clever_teachers, clever_staff) = (pairs(&[2, 4]), pairs(&[3, 5]));
+    let counts: [(&str, u64); 25] = [
         ("elementary_schools", u64::from(plan.d.n_elem)),
         ("middle_high_schools", u64::from(plan.d.n_high)),
         ("included_schools", e.included_schools),
@@ -330,6 +360,11 @@ pub(crate) fn write_json(plan: &Plan, (e, t): (Expected, Totals), out: &mut dyn 
         ("student_enrollments", e.student_enrollments),
         ("teacher_enrollments", e.teacher_enrollments),
         ("co_teacher_enrollments", e.co_teacher_enrollments),
+        ("clever_students", e.clever_student_rows),
+        ("clever_sections", e.clever_sections.len() as u64),
+        ("clever_enrollments", e.clever_enrollments),
+        ("clever_teachers", clever_teachers),
+        ("clever_staff", clever_staff),
         ("list_limit", LIST_LIMIT as u64),
     ];
     for (name, value) in counts {

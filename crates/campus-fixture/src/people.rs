@@ -609,6 +609,8 @@ pub(crate) fn write_related_pairs(plan: &Plan, w: &mut Sql, exp: &mut Expected) 
         let (user, anyone) = (oneroster_user(d, &st, &enrs), primary_active(d, &enrs));
         let (head, len) = family(d, i);
         let mut rels = family_rels(plan, head);
+        // Clever: one students.csv row per contact (a guardian of users.sql), or one row.
+        let mut contacts: Vec<u32> = Vec::new();
         for rel in &rels {
             if rel.guardian {
                 let portal = match &rel.person {
@@ -622,9 +624,17 @@ pub(crate) fn write_related_pairs(plan: &Plan, w: &mut Sql, exp: &mut Expected) 
                     linked: portal && now && user,
                     anyone: now && anyone,
                 });
+                if portal && now && user {
+                    contacts.push(rel.pid);
+                }
             } else if i == head {
                 exp.add_person(L::NonGuardians, plan, rel.pid);
             }
+        }
+        if user {
+            contacts.sort_unstable();
+            contacts.dedup();
+            exp.clever_student_rows += contacts.len().max(1) as u64;
         }
         rels.extend((head..head + len).filter(|&j| j != i).map(|j| Rel {
             pid: plan.student_pid(j),
@@ -696,7 +706,9 @@ pub(crate) fn write_employment(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> 
                         (false, true) => 4,
                         (false, false) => 5,
                     };
-                    exp.staff_role(staff.rec.pid, priority);
+                    if exp.staff_role(staff.rec.pid, priority) {
+                        exp.staff_schools.insert((staff.rec.pid, a.school));
+                    }
                 }
             }
             rows_at.sort_unstable();

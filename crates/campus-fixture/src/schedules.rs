@@ -339,7 +339,7 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
         }
         if section_active(plan, &sec) {
             let mut now: Vec<(u32, bool)> =
-                rows.iter().filter(|r| current(r.start, r.end)).map(|r| (r.pid, !r.primary)).collect();
+                rows.iter().filter(|r| not_ended(r.end)).map(|r| (r.pid, !r.primary)).collect();
             now.sort_unstable();
             now.dedup_by_key(|x| x.0);
             for (pid, co) in now {
@@ -347,6 +347,8 @@ pub(crate) fn write_courses_and_sections(plan: &Plan, w: &mut Sql, exp: &mut Exp
                     // No enabled work account: not a user, so no enrollment either.
                     continue;
                 }
+                exp.taught_sections.insert(sec.id());
+                exp.staff_schools.insert((pid, sec.cal.school));
                 if co {
                     exp.co_teacher_enrollments += 1;
                     exp.co_teachers.push(pid);
@@ -487,7 +489,7 @@ pub(crate) fn write_rosters(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io:
                 let enrolled = enrs.iter().any(|e| {
                     e.year == ACTIVE && e.place == Place::Regular && e.school == school && e.counts()
                 });
-                if user && enrolled && current(row.start, row.end) {
+                if user && enrolled && not_ended(row.end) {
                     now.push(row.section);
                 }
             }
@@ -495,6 +497,12 @@ pub(crate) fn write_rosters(plan: &Plan, w: &mut Sql, exp: &mut Expected) -> io:
         now.sort_unstable();
         now.dedup();
         exp.student_enrollments += now.len() as u64;
+        // Clever takes a section only with a teacher (and then a student): enrollments in
+        // sections without a teacher user are not sent.
+        for section in now.iter().filter(|s| exp.taught_sections.contains(s)) {
+            exp.clever_enrollments += 1;
+            exp.clever_sections.insert(*section);
+        }
     }
     Ok(())
 }

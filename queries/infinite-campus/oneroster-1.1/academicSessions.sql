@@ -7,13 +7,17 @@
 --     startDate / endDate = the earliest Calendar.startDate and the latest Calendar.endDate of
 --     the included calendars of that year, schoolYear = endYear, no parent.
 --   * one term session for each Term of the included calendars of the active year:
---     sourcedId = prefix term- plus Term.termID, title = Term.name (e.g. Q1, T2),
+--     sourcedId = prefix term- plus Term.termID, title = Term.name and the name of the
+--     term's school, written as  Q1 (Lincoln Elementary)  : OneRoster 1.1 sessions carry no
+--     org, so two schools' terms with the same name and dates would be indistinguishable
+--     to a receiver mapping them by title. (The school is the one of the calendar of the
+--     term's schedule structure; the id stays term- plus termID, so it does not change.)
 --     startDate / endDate = Term dates, parentSourcedId = the schoolYear session (sy-endYear),
 --     schoolYear = Calendar.endYear.
 --     Type is always term: Campus terms carry no reliable kind (quarter, semester, trimester
 --     are district names only) and OneRoster expects a gradingPeriod to sit under a term.
 -- Reads:   SchoolYear, Calendar, School, Trial, TermSchedule, Term, Section, Course,
---          SectionPlacement
+--          SectionPlacement, ScheduleStructure
 -- Filters, and why:
 --   * Included calendars: Calendar.endYear = the active SchoolYear.endYear, not
 --     Calendar.exclude = 1, not Calendar.summerSchool = 1, school not School.exclude = 1
@@ -32,8 +36,10 @@
 -- Order: by prefix, then id (sy- sorts before term-). Every session is one row.
 -- Portability: common subset of T-SQL, PostgreSQL and SQLite. Dates keep the native type of
 --   the columns, the tool formats them. The title is built by REPLACE on a template with
---   #start# / #end# markers (string concatenation differs between dialects, CONCAT is missing
---   from SQLite 3.40). The markers avoid curly braces, which ODBC reserves for escapes.
+--   #start# / #end# markers, a term's with #term# / #school# (string concatenation differs
+--   between dialects, CONCAT is missing from SQLite 3.40). The markers avoid curly braces,
+--   which ODBC reserves for escapes. The term name is put in first, so a school name that
+--   happens to contain a marker is not altered.
 WITH cal AS (
     SELECT c.calendarID,
            c.endYear,
@@ -69,6 +75,17 @@ trm AS (
     JOIN SectionPlacement sp ON sp.sectionID = s.sectionID AND sp.trialID = s.trialID
     JOIN Term tm ON tm.termID = sp.termID
 ),
+named AS (
+    -- Each term with the name of its own school (through its schedule structure's calendar).
+    SELECT trm.termID,
+           REPLACE(REPLACE('#term# (#school#)', '#term#', trm.name), '#school#', sch.name) AS title
+    FROM trm
+    JOIN Term tm ON tm.termID = trm.termID
+    JOIN TermSchedule ts ON ts.termScheduleID = tm.termScheduleID
+    JOIN ScheduleStructure ss ON ss.structureID = ts.structureID
+    JOIN Calendar c ON c.calendarID = ss.calendarID
+    JOIN School sch ON sch.schoolID = c.schoolID
+),
 sess AS (
     SELECT 'sy-'                                AS sourcedId_prefix,
            cal.endYear                          AS sourcedId,
@@ -87,7 +104,7 @@ sess AS (
     UNION ALL
     SELECT 'term-'                              AS sourcedId_prefix,
            trm.termID                           AS sourcedId,
-           trm.name                             AS title,
+           COALESCE(named.title, trm.name)      AS title,
            'term'                               AS type,
            trm.startDate                        AS startDate,
            trm.endDate                          AS endDate,
@@ -95,6 +112,7 @@ sess AS (
            trm.endYear                          AS parentSourcedId,
            trm.endYear                          AS schoolYear
     FROM trm
+    LEFT JOIN named ON named.termID = trm.termID
 )
 SELECT sess.sourcedId_prefix,
        sess.sourcedId,

@@ -1,11 +1,14 @@
 -- enrollments.sql (OneRoster 1.1, Infinite Campus): students and teachers of each class on
--- the as-of date.
+-- the as-of date, and those already scheduled into a class that starts later in the
+-- school year (next term's sections), which receivers want ready before the term.
 --
 -- Returns one row per enrollment:
 --   * students: one per (section, student) from Roster.
 --     sourcedId = prefix enr-s- plus Roster.rosterID. When several Roster rows of the same
 --     student and section are current (overlapping history rows), the lowest rosterID is
---     used, so adding a newer row does not change the id. role = student, primary = 0.
+--     used, so adding a newer row does not change the id. role = student, primary empty:
+--     OneRoster 1.1 says primary is "applicable only to teachers", so a student row leaves
+--     it blank rather than claiming false.
 --     beginDate / endDate = Roster.startDate / endDate of that row. A NULL date (Campus
 --     meaning: from the start, or open) falls back to the first start / last end date of
 --     the terms the section is placed in, then to the Calendar dates.
@@ -29,8 +32,12 @@
 --   * The date is the as-of date moved into the active school year (the one time rule of
 --     users.sql: before the year's first day it counts as the first day, after its last day
 --     as the last day).
---   * Date windows on Roster and SectionStaffHistory: startDate NULL or not after the date,
---     endDate NULL or not before it, so dropped classes and replaced teachers are not sent.
+--   * Date windows on Roster and SectionStaffHistory: endDate NULL or not before the date,
+--     so dropped classes and replaced teachers are not sent; a row that starts after the
+--     date (next term's section, a teacher taking over later) is sent with its beginDate,
+--     so the receiver has the class ready on its first day. endDate is Campus's last day;
+--     the tool writes OneRoster's exclusive end (the day after) unless the job sets
+--     enrollment_end_date = "inclusive".
 --   * Only the users of users.sql, under the same people setting: a student must be a
 --     student user (a current primary enrollment in an included calendar and, by default,
 --     an enabled account of their own that is not a parent-portal one); a teacher must,
@@ -145,8 +152,7 @@ stu AS (
             AND CASE WHEN sec.trialID = r.trialID THEN 1 END IS NOT NULL
     JOIN pupil ON pupil.personID = r.personID
     CROSS JOIN yr
-    WHERE (r.startDate IS NULL OR r.startDate <= yr.asOf)
-      AND (r.endDate IS NULL OR r.endDate >= yr.asOf)
+    WHERE (r.endDate IS NULL OR r.endDate >= yr.asOf)
       AND EXISTS (SELECT 1
                   FROM Enrollment e
                   WHERE e.personID = r.personID
@@ -174,7 +180,6 @@ tch AS (
     CROSS JOIN yr
     CROSS JOIN opt
     WHERE h.staffType IN ('P', 'T')
-      AND (h.startDate IS NULL OR h.startDate <= yr.asOf)
       AND (h.endDate IS NULL OR h.endDate >= yr.asOf)
       AND (opt.everyone = 1 OR h.personID IN (SELECT wacct.personID FROM wacct))
 ),
@@ -184,7 +189,7 @@ enr AS (
            stu.sectionID                       AS sectionID,
            stu.personID                        AS personID,
            'student'                           AS role,
-           0                                   AS isPrimary,
+           CAST(NULL AS int)                   AS isPrimary,
            stu.startDate                       AS startDate,
            stu.endDate                         AS endDate
     FROM stu

@@ -31,8 +31,9 @@
 --     grades = GradeLevel.stateGrade (else the local Enrollment.grade) of ONE of those
 --     enrollments: the latest startDate, then the highest enrollmentID. The tool maps the
 --     value to a CEDS code.
---   * teacher: teaches an included section on the date (SectionStaffHistory row of the
---     active trial, date window, staffType P (primary teacher) or T (teacher): other
+--   * teacher: teaches an included section on the date or later in the year
+--     (SectionStaffHistory row of the active trial, not ended on the date, staffType P
+--     (primary teacher) or T (teacher): other
 --     section staff, such as aides listed on a section, do not teach), the same rule as
 --     the teacher rows of enrollments.sql.
 --   * staff with an EmploymentAssignment current on the date at an included school:
@@ -200,7 +201,6 @@ tch AS (
     CROSS JOIN yr
     CROSS JOIN opt
     WHERE h.staffType IN ('P', 'T')
-      AND (h.startDate IS NULL OR h.startDate <= yr.asOf)
       AND (h.endDate IS NULL OR h.endDate >= yr.asOf)
       AND (opt.everyone = 1 OR h.personID IN (SELECT wacct.personID FROM wacct))
 ),

@@ -25,4 +25,4 @@ pub use spec::{
     BOOLEAN_FIELDS, CEDS_GRADES, DATE_FIELDS, FileSpec, LIST_FIELDS, Version, file_spec, files, is_id,
     is_list, manifest_files,
 };
-pub use writer::{OneRosterFile, Written};
+pub use writer::{OneRosterFile, WriterSettings, Written};

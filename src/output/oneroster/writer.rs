@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use chrono::Datelike;
 
 use super::columns::{Target, map_columns};
 use super::normalize::{normalize_bool, normalize_date, normalize_grade, normalize_id, normalize_sex};
 use super::spec::{BOOLEAN_FIELDS, DATE_FIELDS, FileSpec, LIST_FIELDS, Version, is_id, is_list};
 use crate::archive::EntryStore;
-use crate::config::LineEnding;
+use crate::config::{EnrollmentEndDate, LineEnding};
 use crate::rows::{Row, RowSink};
 
 /// One output row being assembled from one or more consecutive query rows.
@@ -39,6 +40,18 @@ pub struct Written {
     pub header: Vec<String>,
 }
 
+/// The job's settings a OneRoster file is written with.
+#[derive(Clone, Copy)]
+pub struct WriterSettings<'a> {
+    /// Start the file with a UTF-8 byte-order mark.
+    pub bom: bool,
+    pub line_ending: LineEnding,
+    /// The district's own grade names → CEDS codes.
+    pub grade_map: &'a BTreeMap<String, String>,
+    /// How `enrollments.endDate` is written.
+    pub enrollment_end_date: EnrollmentEndDate,
+}
+
 /// Writes one OneRoster file as rows arrive.
 pub struct OneRosterFile<'a> {
     spec: &'static FileSpec,
@@ -47,6 +60,8 @@ pub struct OneRosterFile<'a> {
     writer: crate::output::csv::SetCsvWriter,
     targets: Vec<Target>,
     grade_map: &'a BTreeMap<String, String>,
+    /// enrollments.csv: write the day after Campus's last day (OneRoster's exclusive end).
+    exclusive_end_date: bool,
     group: Option<Group>,
     query_rows: u64,
     rows: u64,
@@ -59,11 +74,10 @@ impl<'a> OneRosterFile<'a> {
         path: &Path,
         spec: &'static FileSpec,
         version: Version,
-        bom: bool,
-        line_ending: LineEnding,
-        grade_map: &'a BTreeMap<String, String>,
+        settings: WriterSettings<'a>,
         entries: Option<&EntryStore>,
     ) -> Result<OneRosterFile<'a>> {
+        let WriterSettings { bom, line_ending, grade_map, enrollment_end_date } = settings;
         let mut writer = crate::output::csv::open_writer(path, bom, line_ending, entries)?;
         writer.write_record(spec.headers).with_context(|| format!("writing {}", path.display()))?;
         let roles = if version == Version::V1_2 && spec.name == "users" {
@@ -83,6 +97,8 @@ impl<'a> OneRosterFile<'a> {
             writer,
             targets: Vec::new(),
             grade_map,
+            exclusive_end_date: spec.name == "enrollments"
+                && enrollment_end_date == EnrollmentEndDate::Exclusive,
             group: None,
             query_rows: 0,
             rows: 0,
@@ -149,7 +165,9 @@ impl<'a> OneRosterFile<'a> {
 
     /// The normalised value of `field` from one query value.
     fn normalise(&self, field: &str, raw: &str) -> String {
-        let normalised = if DATE_FIELDS.contains(&field) {
+        let normalised = if field == "endDate" && self.exclusive_end_date {
+            normalize_date(raw).map(|last_day| day_after(&last_day).unwrap_or(last_day))
+        } else if DATE_FIELDS.contains(&field) {
             normalize_date(raw)
         } else if BOOLEAN_FIELDS.contains(&field) {
             normalize_bool(raw).map(str::to_string)
@@ -267,11 +285,31 @@ impl RowSink for OneRosterFile<'_> {
     }
 }
 
+/// The day after `date` (YYYY-MM-DD), for OneRoster's exclusive enrollment end; `None`
+/// for 9999-12-31, which has no day after in the format and is written as it is.
+fn day_after(date: &str) -> Option<String> {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    day.succ_opt().filter(|next| next.year() <= 9999).map(|next| next.format("%Y-%m-%d").to_string())
+}
+
 /// A 1.1 user role in 1.2's vocabulary (1.2 splits `administrator` by level; a school
 /// administrator is the usual meaning in a roster extract).
 fn role_1_2(role: &str) -> &str {
     match role {
         "administrator" => "siteAdministrator",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_after;
+
+    #[test]
+    fn the_exclusive_end_is_the_day_after_the_last_day() {
+        assert_eq!(day_after("2026-06-05").as_deref(), Some("2026-06-06"));
+        assert_eq!(day_after("2026-12-31").as_deref(), Some("2027-01-01"));
+        assert_eq!(day_after("2028-02-28").as_deref(), Some("2028-02-29"));
+        assert_eq!(day_after("9999-12-31"), None);
     }
 }
