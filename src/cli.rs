@@ -64,7 +64,8 @@ pub enum Command {
     /// Print the effective configuration, with every secret shown as ***.
     Config,
     /// Check a OneRoster zip or folder (ours or another system's): manifest, headers,
-    /// required fields, enumerations, formats, unique ids and references.
+    /// required fields, enumerations, formats, unique ids and references; with --for, also
+    /// a receiver's published rules. Exit 1 when it has errors.
     Validate(ValidateArgs),
     /// Write a commented config.toml for a vendor profile, to fill in.
     Init(InitArgs),
@@ -127,6 +128,16 @@ pub struct ValidateArgs {
     /// Also write every problem found to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// Also check the rules this receiver publishes (docs/receivers.md): errors fail the
+    /// set as a run would, warnings are listed. Default: generic (the OneRoster binding only).
+    #[arg(long = "for", value_enum, value_name = "RECEIVER", default_value_t = crate::output::receivers::Receiver::Generic)]
+    pub receiver: crate::output::receivers::Receiver,
+
+    /// Print the report as JSON (for a ticket): findings grouped by rule, each with a
+    /// count and the first rows. Shape in docs/receivers.md.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -127,6 +127,7 @@ mod tests {
             guard_reasons: Vec::new(),
             consistency: None,
             extract_retries: 0,
+            warnings: Vec::new(),
         }
     }
 

@@ -70,6 +70,9 @@ pub struct RunRecord {
     /// Extracts read again after a transient database failure.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub extract_retries: u32,
+    /// The receiver's rules the set broke as warnings (it was delivered anyway), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -99,6 +102,7 @@ impl RunRecord {
             guard_reasons: Vec::new(),
             consistency: None,
             extract_retries: 0,
+            warnings: Vec::new(),
         }
     }
 }
@@ -230,6 +234,10 @@ pub fn render_table_in_zones(records: &[RunRecord], jobs: &[crate::config::Job])
             (None, Some(destination)) => destination.clone(),
             (None, None) => String::new(),
         };
+        let last = match record.warnings.len() {
+            0 => last,
+            n => format!("{last} ({n} receiver warning(s): history --json)"),
+        };
         out.push_str(&format!(
             "{start:<25}  {duration:>8}  {outcome:<11}  {:<14}  {rows:<40}  {zip:>9}  {last}\n",
             record.job
@@ -295,6 +303,7 @@ mod tests {
             guard_reasons: Vec::new(),
             consistency: None,
             extract_retries: 0,
+            warnings: Vec::new(),
         }
     }
 

@@ -179,28 +179,56 @@ fn validate(args: &ValidateArgs) -> Result<ExitCode> {
             args.path.display()
         )));
     };
-    let report = output::validate::validate_dir(&dir)
-        .with_context(|| format!("validating {}", args.path.display()))?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "OneRoster {} set {}", report.version.number(), args.path.display());
-    for (file, rows) in &report.files {
-        let bad = report.problems.iter().filter(|p| &p.file == file).count();
-        let mark = if bad == 0 { '✓' } else { '✗' };
-        let _ = writeln!(out, "  {mark} {file:<22} {rows:>9} rows");
-    }
+    let context = || format!("validating {}", args.path.display());
+    let spec = output::validate::validate_dir(&dir).with_context(context)?;
+    let version = spec.version;
+    let receiver = output::receiver_check::check(
+        &dir,
+        args.receiver,
+        output::receiver_check::SetKind::OneRoster(version),
+    )
+    .with_context(context)?;
+    let report = output::findings::SetReport { spec: Some(spec), receiver };
     if let Some(path) = &args.report {
         report.write(path)?;
     }
-    if report.is_valid() {
-        let _ = writeln!(out, "valid: no problems found");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        let _ = writeln!(out, "{} problem(s):\n{}", report.total_problems, report.summary(20));
-        if let Some(path) = &args.report {
-            let _ = writeln!(out, "the full list is in {}", path.display());
-        }
-        Ok(ExitCode::from(1))
+    let code = if report.errors() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&report.to_json(&args.path.display().to_string()))?;
+        let _ = writeln!(out, "{text}");
+        return Ok(code);
     }
+    let spec = report.spec.as_ref().expect("a OneRoster set");
+    let for_receiver = match args.receiver {
+        output::receivers::Receiver::Generic => String::new(),
+        receiver => format!(", checked for {}", receiver.name()),
+    };
+    let _ = writeln!(out, "OneRoster {} set {}{for_receiver}", version.number(), args.path.display());
+    for (file, rows) in &spec.files {
+        let bad = spec.problems.iter().filter(|p| &p.file == file).count();
+        let mark = if bad == 0 { '✓' } else { '✗' };
+        let _ = writeln!(out, "  {mark} {file:<22} {rows:>9} rows");
+    }
+    let _ = write!(out, "{}", report.text());
+    match (report.errors(), report.warnings()) {
+        (0, 0) => {
+            let _ = writeln!(out, "valid: no problems found");
+        }
+        (0, warnings) => {
+            let _ = writeln!(
+                out,
+                "valid, with {warnings} warning(s): a run delivers it and records the warnings"
+            );
+        }
+        (errors, _) => {
+            let _ = writeln!(out, "not valid: {errors} problem(s) that stop a delivery");
+            if let Some(path) = &args.report {
+                let _ = writeln!(out, "the full list is in {}", path.display());
+            }
+        }
+    }
+    Ok(code)
 }
 
 /// `init --vendor NAME`: writes the vendor's commented profile, never over an existing file.
@@ -331,6 +359,9 @@ fn print_report(report: &pipeline::RunReport) {
             "  read again {} time(s) after a transient database failure (see the log)",
             report.extract_retries
         );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "  warning, delivered anyway: {warning}");
     }
     let _ = writeln!(out, "  safety guards: {}", report.guard_note);
     let _ = writeln!(out, "  run {} recorded in the history", report.run_id);

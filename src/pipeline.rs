@@ -17,8 +17,10 @@ use crate::guards::{self, GuardTripped, Verdict};
 use crate::history::{self, Outcome, RunRecord};
 use crate::output::FileReport;
 use crate::output::csv::CsvFile;
+use crate::output::findings::SetReport;
 use crate::output::oneroster::{self, OneRosterFile, Version};
-use crate::output::validate;
+use crate::output::receivers::Severity;
+use crate::output::{receiver_check, validate};
 use crate::progress::Counting;
 use crate::query::{self, SqlFile};
 use crate::source::Source;
@@ -52,6 +54,8 @@ pub struct RunReport {
     pub consistency: String,
     /// Extracts retried after a transient database failure.
     pub extract_retries: u32,
+    /// The receiver's rules that the set breaks as warnings, one line each (delivered anyway).
+    pub warnings: Vec<String>,
 }
 
 /// Everything known about a run so far, so that a failure is recorded as fully as a success.
@@ -68,6 +72,7 @@ struct Progress {
     forced: bool,
     consistency: Option<String>,
     extract_retries: u32,
+    warnings: Vec<String>,
 }
 
 pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunReport> {
@@ -99,6 +104,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         forced: false,
         consistency: None,
         extract_retries: 0,
+        warnings: Vec::new(),
     };
     tracing::info!(%as_of, dry_run = options.dry_run, "run started");
 
@@ -145,6 +151,7 @@ pub fn run_job(config: &Config, job: &Job, options: &RunOptions) -> Result<RunRe
         guard_note: progress.guard_note,
         consistency: progress.consistency.unwrap_or_default(),
         extract_retries: progress.extract_retries,
+        warnings: progress.warnings,
     })
 }
 
@@ -179,6 +186,7 @@ fn history_record(
         guard_reasons: progress.guard_reasons.clone(),
         consistency: progress.consistency.clone(),
         extract_retries: progress.extract_retries,
+        warnings: progress.warnings.clone(),
     }
 }
 
@@ -225,7 +233,7 @@ fn execute(
     // entries made ahead and any made at the end carry the same time stamp.
     let zip_time = job.now_local();
     let (produced, entries) = extract_with_retries(config, job, &queries, &work, zip_time, progress)?;
-    let work = validate_set(job, options, work, &set_dir, &produced)?;
+    let work = validate_set(job, options, work, &set_dir, &produced, progress)?;
     let work = apply_guards(config, job, options, work, &history_records, &produced, progress)?;
     let archive = zip_set(&work, &produced, zip_time, entries, progress)?;
     // `_work` holds the work folder (and the zip in it) until the delivery is done.
@@ -341,35 +349,59 @@ fn extract_set(
     Ok(produced)
 }
 
-/// A OneRoster set must pass validation, or it is kept (with its report) and not delivered.
+/// A OneRoster set must pass validation, and any set its receiver's rules marked error, or
+/// it is kept (with its report) and not delivered; the receiver's warnings are logged and
+/// recorded, and the set goes on.
 fn validate_set(
     job: &Job,
     options: &RunOptions,
     work: WorkDir,
     set_dir: &Path,
     produced: &[PathBuf],
+    progress: &mut Progress,
 ) -> Result<WorkDir> {
     crate::stop::check()?;
-    if job.format.oneroster_version().is_none() {
-        return Ok(work);
-    }
     let stage = Instant::now();
-    let report = validate::validate_dir(set_dir)?;
+    let version = job.format.oneroster_version();
+    let spec = version.map(|_| validate::validate_dir(set_dir)).transpose()?;
+    let kind = match version {
+        Some(version) => receiver_check::SetKind::OneRoster(version),
+        None => receiver_check::SetKind::Csv,
+    };
+    let receiver = receiver_check::check(set_dir, job.receiver, kind)?;
+    let report = SetReport { spec, receiver };
     tracing::info!(
-        problems = report.total_problems,
+        problems = report.errors(),
+        warnings = report.warnings(),
+        receiver = job.receiver.name(),
         elapsed_ms = stage.elapsed().as_millis() as u64,
         "validated"
     );
-    if report.is_valid() {
+    for line in report.warning_lines() {
+        tracing::warn!("{line}; delivered anyway (a warning)");
+        progress.warnings.push(line);
+    }
+    if report.errors() == 0 {
         return Ok(work);
     }
     let kept = keep_undelivered_set(options, work, produced)?;
     let report_path = kept.join("validation-report.txt");
     report.write(&report_path)?;
+    if let Some(spec) = report.spec.as_ref().filter(|s| !s.is_valid()) {
+        bail!(
+            "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}The full list is in {}; the set is kept in {}",
+            spec.total_problems,
+            report.text(),
+            report_path.display(),
+            kept.display()
+        );
+    }
     bail!(
-        "the OneRoster set failed validation with {} problem(s), so nothing was delivered:\n{}\nThe full list is in {}; the set is kept in {}",
-        report.total_problems,
-        report.summary(10),
+        "the set breaks {} of {}'s published rules that stop a delivery ({} row(s)), so nothing was delivered:\n{}The full list is in {}; the set is kept in {}",
+        report.receiver.findings.iter().filter(|f| f.rule.severity == Severity::Error).count(),
+        job.receiver.name(),
+        report.receiver.count(Severity::Error),
+        report.receiver_errors_text(),
         report_path.display(),
         kept.display()
     );

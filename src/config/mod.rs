@@ -215,6 +215,9 @@ pub struct Job {
     pub source_system: String,
     /// Which people the queries send: bound to every `? /* people */` placeholder.
     pub people: People,
+    /// The system the set is for: its published rules are checked before anything is
+    /// zipped (errors stop the delivery, warnings are recorded). `generic` adds none.
+    pub receiver: crate::output::receivers::Receiver,
     /// 5-field cron expression for `schedule`, in the job's time zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,

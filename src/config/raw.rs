@@ -46,6 +46,7 @@ pub(super) struct RawJob {
     pub(super) enrollment_end_date: Option<EnrollmentEndDate>,
     pub(super) source_system: Option<String>,
     pub(super) people: Option<People>,
+    pub(super) receiver: Option<crate::output::receivers::Receiver>,
     pub(super) schedule: Option<String>,
     pub(super) catch_up: Option<bool>,
     pub(super) on_failure: Option<Vec<String>>,

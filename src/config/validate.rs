@@ -365,6 +365,7 @@ pub(super) fn validate_job(
         enrollment_end_date: raw.enrollment_end_date.unwrap_or_default(),
         source_system: raw.source_system.unwrap_or_else(|| "Infinite Campus".to_string()),
         people: raw.people.unwrap_or_default(),
+        receiver: raw.receiver.unwrap_or_default(),
         schedule: raw.schedule.map(|s| s.trim().to_string()),
         catch_up: raw.catch_up.unwrap_or(false),
         on_failure,

@@ -4,10 +4,15 @@
 //! files (1.1 and 1.2) and `validate` checks a finished OneRoster set; `clever` writes
 //! Clever's own five-file SFTP format. Both formats sit
 //! behind the same `RowSink` seam: the source streams rows, a format writes them.
+//! `receivers` is the table of what each receiving system publishes, `receiver_check`
+//! applies it to a set, and `findings` reports both checks grouped by rule.
 
 pub mod clever;
 pub mod csv;
+pub mod findings;
 pub mod oneroster;
+pub mod receiver_check;
+pub mod receivers;
 pub mod validate;
 
 /// What was written for one query, recorded in the run report and the history.

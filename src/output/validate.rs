@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::oneroster::spec::is_id_char_1_2 as is_id_char;
 use super::oneroster::{self, BOOLEAN_FIELDS, CEDS_GRADES, DATE_FIELDS, FileSpec, Version};
 
 /// Problems kept in memory for the report; beyond this only the count grows.
@@ -62,17 +63,16 @@ impl Report {
         self.total_problems == 0
     }
 
-    /// The first `n` problems, one per line.
-    pub fn summary(&self, n: usize) -> String {
-        let mut lines: Vec<String> = self.problems.iter().take(n).map(|p| format!("  {p}")).collect();
-        if self.total_problems as usize > n {
-            lines.push(format!("  … and {} more", self.total_problems as usize - n));
-        }
-        lines.join("\n")
-    }
-
     /// Writes every kept problem to `path`, one per line.
     pub fn write(&self, path: &Path) -> Result<()> {
+        let text = self.text();
+        let mut file = crate::fsutil::create_private(path)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Every kept problem, one per line, under a heading.
+    pub fn text(&self) -> String {
         let mut text =
             format!("OneRoster {} validation: {} problem(s)\n", self.version.number(), self.total_problems);
         for problem in &self.problems {
@@ -85,9 +85,7 @@ impl Report {
                 self.total_problems as usize - self.problems.len()
             ));
         }
-        let mut file = crate::fsutil::create_private(path)?;
-        std::io::Write::write_all(&mut file, text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))
+        text
     }
 }
 
@@ -136,7 +134,7 @@ enum Quoting {
 
 /// Passes a CSV file through, failing with a clear error when one record grows past
 /// [`MAX_RECORD_BYTES`]: the csv crate itself would buffer a 2 GiB field whole.
-struct RecordLimit<R> {
+pub(crate) struct RecordLimit<R> {
     inner: R,
     file: String,
     state: Quoting,
@@ -235,6 +233,10 @@ impl<R: std::io::Read> std::io::Read for RecordLimit<R> {
 
 /// Stops on an I/O error (a read failure, or a record past the limit): reading on would
 /// only repeat it.
+pub(crate) fn fatal_error(error: &csv::Error) -> Option<anyhow::Error> {
+    fatal(error)
+}
+
 fn fatal(error: &csv::Error) -> Option<anyhow::Error> {
     match error.kind() {
         csv::ErrorKind::Io(io) => Some(match io.get_ref().and_then(|e| e.downcast_ref::<RecordTooLong>()) {
@@ -442,6 +444,12 @@ fn check_set_folder(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `NAME.csv` of the set in `dir`, for reading as validate does: no link followed, no FIFO
+/// opened, records limited to [`MAX_RECORD_BYTES`]. The receivers' checks read through it too.
+pub(crate) fn open_set_file(dir: &Path, name: &str) -> Result<csv::Reader<RecordLimit<std::fs::File>>> {
+    open(dir, name)
+}
+
 fn open(dir: &Path, name: &str) -> Result<csv::Reader<RecordLimit<std::fs::File>>> {
     let path = csv_path(dir, name);
     // Never through a link planted after the check, and never blocked on a FIFO.
@@ -562,23 +570,18 @@ fn check_file(
             return Ok(0);
         }
     };
-    if headers != spec.headers {
-        let missing: Vec<&str> =
-            spec.headers.iter().filter(|h| !headers.iter().any(|c| c == *h)).copied().collect();
-        let extra: Vec<&str> =
-            headers.iter().filter(|c| !spec.headers.contains(&c.as_str())).map(String::as_str).collect();
-        out.add(
-            &file,
-            1,
-            "",
-            format!(
-                "the header must be exactly {} (OneRoster {}){}{}",
-                spec.headers.join(","),
-                version.number(),
-                if missing.is_empty() { String::new() } else { format!("; missing: {}", missing.join(", ")) },
-                if extra.is_empty() { String::new() } else { format!("; unknown: {}", extra.join(", ")) },
-            ),
-        );
+    // A 1.2 set may follow the 1.2 text (users.csv with resourceSourcedIds) or 1.2.1
+    // (without): both say oneroster.version 1.2.
+    let spec = match oneroster::spec::older_layout(version, spec.name) {
+        Some(older)
+            if headers.len() >= older.headers.len() && headers[..older.headers.len()] == *older.headers =>
+        {
+            older
+        }
+        _ => spec,
+    };
+    if let Some(problem) = header_problem(spec, version, &headers) {
+        out.add(&file, 1, "", problem);
         return Ok(0);
     }
     let mut rows = 0;
@@ -588,7 +591,7 @@ fn check_file(
             &file,
             0,
             "",
-            "has no data rows; OneRoster does not permit empty files, and a receiver may read one as \"delete everyone\"".to_string(),
+            "has no data rows; OneRoster does not permit empty files, and a receiver may read one as “delete everyone”".to_string(),
         );
     }
     for (index, record) in records.enumerate() {
@@ -604,13 +607,8 @@ fn check_file(
                 continue;
             }
         };
-        if record.len() != spec.headers.len() {
-            out.add(
-                &file,
-                row,
-                "",
-                format!("has {} fields, the header has {}", record.len(), spec.headers.len()),
-            );
+        if record.len() != headers.len() {
+            out.add(&file, row, "", format!("has {} fields, the header has {}", record.len(), headers.len()));
             continue;
         }
         for (field, value) in spec.headers.iter().zip(record.iter()) {
@@ -618,6 +616,49 @@ fn check_file(
         }
     }
     Ok(rows)
+}
+
+/// What is wrong with a file's header row, if anything. It must be `spec`'s columns in
+/// order, optionally followed by extension columns: both the 1.1 and the 1.2 binding allow
+/// `metadata.*` columns to the right of the defined ones, each named once.
+fn header_problem(spec: &FileSpec, version: Version, headers: &[String]) -> Option<String> {
+    let defined = spec.headers.len().min(headers.len());
+    let is_extension = |c: &str| c.len() > "metadata.".len() && c.starts_with("metadata.");
+    let mut seen = HashSet::new();
+    let repeated: Vec<&str> =
+        headers.iter().filter(|c| !seen.insert(c.as_str())).map(String::as_str).collect();
+    if headers[..defined] == *spec.headers
+        && headers[defined..].iter().all(|c| is_extension(c.as_str()))
+        && repeated.is_empty()
+    {
+        return None;
+    }
+    let missing: Vec<&str> =
+        spec.headers.iter().filter(|h| !headers.iter().any(|c| c == *h)).copied().collect();
+    let unknown: Vec<&str> = headers
+        .iter()
+        .filter(|c| !spec.headers.contains(&c.as_str()) && !is_extension(c.as_str()))
+        .map(String::as_str)
+        .collect();
+    let last_defined = headers.iter().rposition(|c| spec.headers.contains(&c.as_str()));
+    let misplaced: Vec<&str> = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| is_extension(c.as_str()) && last_defined.is_some_and(|last| *i < last))
+        .map(|(_, c)| c.as_str())
+        .collect();
+    let list = |label: &str, names: &[&str]| {
+        if names.is_empty() { String::new() } else { format!("; {label}: {}", names.join(", ")) }
+    };
+    Some(format!(
+        "the header must be exactly {} (OneRoster {}), optionally followed by extension columns named metadata.*{}{}{}{}",
+        spec.headers.join(","),
+        version.number(),
+        list("missing", &missing),
+        list("unknown", &unknown),
+        list("extension columns before a defined column (they go to the right of all of them)", &misplaced),
+        list("named more than once", &repeated),
+    ))
 }
 
 /// One value against every rule of its field.
@@ -673,6 +714,22 @@ fn check_value(
             return;
         }
         _ => {}
+    }
+    if field == "sourcedId" && version == Version::V1_2 && !value.chars().all(is_id_char) {
+        let bad: String = value
+            .chars()
+            .filter(|c| !is_id_char(*c))
+            .collect::<std::collections::BTreeSet<char>>()
+            .into_iter()
+            .collect();
+        out.add(
+            file,
+            row,
+            field,
+            format!(
+                "{value:?} has characters the OneRoster 1.2 binding does not allow in an id ({bad:?}); ids use only 0-9 a-z A-Z . - _ / @"
+            ),
+        );
     }
     if value.is_empty() {
         if spec.required.contains(&field) {

@@ -29,6 +29,7 @@ mod nightly;
 mod oneroster_fixture;
 mod oneroster_validation;
 mod postgres_source;
+mod receivers;
 mod redaction;
 mod sftp_delivery;
 mod sftp_hostile_server;

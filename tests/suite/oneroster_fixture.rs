@@ -348,6 +348,13 @@ fn sqlite_and_postgresql_give_identical_sets_in_both_versions() {
                 users.starts_with("sourcedId,status,dateLastModified,enabledUser,username,userIds,"),
                 "1.2 users header"
             );
+            // 1.2.1: no resourceSourcedIds; ids only of 0-9 a-z A-Z . - _ / @ (no `user:org`).
+            assert!(!users.lines().next().unwrap().contains("resourceSourcedIds"), "1.2.1 users header");
+            let roles = parse_csv(&unzip_entry(&a, "roles.csv"));
+            assert!(roles.len() > 1);
+            for role in &roles[1..] {
+                assert_eq!(role[0], format!("{}.{}", role[3], role[8]), "roles.csv sourcedId is user.org");
+            }
             let manifest = unzip_entry(&a, "manifest.csv");
             assert!(manifest.contains("oneroster.version,1.2") && manifest.contains("file.roles,bulk"));
         }

@@ -6,13 +6,13 @@ use std::process::Command;
 
 use crate::support::Workspace;
 
-const DISTRICT: &str = "district-1";
-const SCHOOL: &str = "0b0e2f3a-1111-4c2b-9d6e-000000000001";
-const STUDENT: &str = "0b0e2f3a-2222-4c2b-9d6e-000000000002";
-const TEACHER: &str = "0b0e2f3a-3333-4c2b-9d6e-000000000003";
+pub(crate) const DISTRICT: &str = "district-1";
+pub(crate) const SCHOOL: &str = "0b0e2f3a-1111-4c2b-9d6e-000000000001";
+pub(crate) const STUDENT: &str = "0b0e2f3a-2222-4c2b-9d6e-000000000002";
+pub(crate) const TEACHER: &str = "0b0e2f3a-3333-4c2b-9d6e-000000000003";
 
 /// A minimal valid OneRoster 1.1 set, file name → content.
-fn valid_set() -> Vec<(&'static str, String)> {
+pub(crate) fn valid_set() -> Vec<(&'static str, String)> {
     let manifest = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n\
         file.academicSessions,bulk\nfile.categories,absent\nfile.classes,bulk\nfile.classResources,absent\n\
         file.courses,bulk\nfile.courseResources,absent\nfile.demographics,bulk\nfile.enrollments,bulk\n\
@@ -74,7 +74,7 @@ fn valid_set() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn write_set(dir: &Path, set: &[(&str, String)]) {
+pub(crate) fn write_set(dir: &Path, set: &[(&str, String)]) {
     std::fs::create_dir_all(dir).unwrap();
     for (name, text) in set {
         std::fs::write(dir.join(name), text).unwrap();
@@ -91,7 +91,7 @@ fn validate_with(change: impl FnOnce(&mut Vec<(&'static str, String)>)) -> (i32,
     (run.code, run.stdout)
 }
 
-fn edit(set: &mut [(&'static str, String)], file: &str, from: &str, to: &str) {
+pub(crate) fn edit(set: &mut [(&'static str, String)], file: &str, from: &str, to: &str) {
     let entry = set.iter_mut().find(|(n, _)| *n == file).unwrap();
     assert!(entry.1.contains(from), "{file} lacks {from:?}");
     entry.1 = entry.1.replacen(from, to, 1);
@@ -368,4 +368,162 @@ fn the_report_file_lists_every_problem() {
     assert!(run.stdout.contains("15 problem(s)"), "{}", run.stdout);
     let report = std::fs::read_to_string(ws.path("report.txt")).unwrap();
     assert_eq!(report.lines().filter(|l| l.contains("is not a CEDS grade code")).count(), 15);
+}
+
+/// Adds a column named `header` with `value` on every row, at the end of `file`.
+fn add_column(set: &mut [(&'static str, String)], file: &str, header: &str, value: &str) {
+    let entry = set.iter_mut().find(|(n, _)| *n == file).unwrap();
+    let mut lines = entry.1.lines();
+    let mut text = format!("{},{header}\n", lines.next().unwrap());
+    for line in lines {
+        text.push_str(&format!("{line},{value}\n"));
+    }
+    entry.1 = text;
+}
+
+/// The valid set in OneRoster 1.2.1: the 21-entry manifest, users.csv without role and
+/// orgs (22 columns), and roles.csv.
+fn valid_set_1_2() -> Vec<(&'static str, String)> {
+    let mut set = valid_set();
+    let absent = [
+        "categories",
+        "classResources",
+        "courseResources",
+        "lineItemLearningObjectiveIds",
+        "lineItems",
+        "lineItemScoreScales",
+        "resources",
+        "resultLearningObjectiveIds",
+        "results",
+        "resultScoreScales",
+        "scoreScales",
+        "userProfiles",
+        "userResources",
+    ];
+    let bulk =
+        ["academicSessions", "classes", "courses", "demographics", "enrollments", "orgs", "roles", "users"];
+    let mut manifest = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n".to_string();
+    for file in absent {
+        manifest.push_str(&format!("file.{file},absent\n"));
+    }
+    for file in bulk {
+        manifest.push_str(&format!("file.{file},bulk\n"));
+    }
+    manifest.push_str("source.systemName,Test\nsource.systemCode,test\n");
+    set.retain(|(n, _)| !matches!(*n, "manifest.csv" | "users.csv"));
+    set.push(("manifest.csv", manifest));
+    set.push((
+        "users.csv",
+        format!(
+            "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n\
+             {STUDENT},,,true,zoe.obrien,{{studentNumber:1001}},Zoë,O'Brien,,1001,,,,,09,,,,,,{SCHOOL},\n\
+             {TEACHER},,,true,a.lee,{{staffNumber:7}},Ann,Lee,,7,a.lee@example.org,,,,,,,,,,{SCHOOL},\n"
+        ),
+    ));
+    set.push((
+        "roles.csv",
+        format!(
+            "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n\
+             {STUDENT}.{SCHOOL},,,{STUDENT},primary,student,,,{SCHOOL},\n\
+             {TEACHER}.{SCHOOL},,,{TEACHER},primary,teacher,,,{SCHOOL},\n"
+        ),
+    ));
+    set
+}
+
+/// Validates the 1.2 set after `change`: (exit code, stdout).
+fn validate_1_2_with(change: impl FnOnce(&mut Vec<(&'static str, String)>)) -> (i32, String) {
+    let ws = Workspace::new();
+    let mut set = valid_set_1_2();
+    change(&mut set);
+    write_set(&ws.path("set"), &set);
+    let run = ws.run(&["validate", "set"]);
+    (run.code, run.stdout)
+}
+
+#[test]
+fn a_1_2_1_set_passes_and_1_2_ids_keep_to_the_bindings_characters() {
+    let (code, stdout) = validate_1_2_with(|_| {});
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("OneRoster 1.2 set"), "{stdout}");
+    // The `<user>:<org>` ids sis-extract wrote before: a colon is not an id character in 1.2.
+    let (code, stdout) = validate_1_2_with(|s| {
+        edit(s, "roles.csv", &format!("{STUDENT}.{SCHOOL}"), &format!("{STUDENT}:{SCHOOL}"));
+    });
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "roles.csv row 2, sourcedId: \"{STUDENT}:{SCHOOL}\" has characters the OneRoster 1.2 binding does not allow in an id (\":\"); ids use only 0-9 a-z A-Z . - _ / @"
+        )),
+        "{stdout}"
+    );
+    // `/` and `@` are allowed.
+    let (code, stdout) = validate_1_2_with(|s| {
+        edit(s, "roles.csv", &format!("{STUDENT}.{SCHOOL}"), "r/1@x_y-z");
+    });
+    assert_eq!(code, 0, "{stdout}");
+    // 1.1 has no such rule.
+    let (code, stdout) = validate_with(|s| {
+        edit(s, "enrollments.csv", "\nenr-1,", "\nenr:1,");
+    });
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn users_csv_in_the_1_2_text_is_accepted_and_1_2_1_has_no_resource_column() {
+    // The 1.2 text (before 1.2.1) has resourceSourcedIds after userMasterIdentifier.
+    let (code, stdout) = validate_1_2_with(|s| {
+        edit(
+            s,
+            "users.csv",
+            "userMasterIdentifier,preferredGivenName",
+            "userMasterIdentifier,resourceSourcedIds,preferredGivenName",
+        );
+        edit(s, "users.csv", &format!(",09,,,,,,{SCHOOL},"), &format!(",09,,,,,,,{SCHOOL},"));
+        edit(s, "users.csv", &format!(",,,,,,,,,,{SCHOOL},"), &format!(",,,,,,,,,,,{SCHOOL},"));
+    });
+    assert_eq!(code, 0, "{stdout}");
+    // Anywhere else it is an unknown column.
+    let (code, stdout) = validate_1_2_with(|s| add_column(s, "users.csv", "resourceSourcedIds", ""));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("unknown: resourceSourcedIds"), "{stdout}");
+}
+
+#[test]
+fn metadata_extension_columns_are_accepted_last_and_uniquely_named() {
+    // 1.1 and 1.2 allow `metadata.*` columns to the right of the defined ones.
+    let (code, stdout) = validate_with(|s| {
+        add_column(s, "users.csv", "metadata.homeroom", "101");
+        add_column(s, "users.csv", "metadata.campus.lunchCode", "");
+        add_column(s, "orgs.csv", "metadata.nces", "\"1,2\"");
+    });
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout) = validate_1_2_with(|s| add_column(s, "roles.csv", "metadata.source", "campus"));
+    assert_eq!(code, 0, "{stdout}");
+    // Among the defined columns, it is refused.
+    assert_caught(
+        |s| {
+            edit(s, "orgs.csv", "name,type", "name,metadata.x,type");
+            edit(s, "orgs.csv", "Maple Valley,district", "Maple Valley,x,district");
+            edit(s, "orgs.csv", "Middle\",school", "Middle\",x,school");
+        },
+        "extension columns before a defined column (they go to the right of all of them): metadata.x",
+    );
+    // Named twice, it is refused.
+    assert_caught(
+        |s| {
+            add_column(s, "orgs.csv", "metadata.x", "1");
+            add_column(s, "orgs.csv", "metadata.x", "2");
+        },
+        "named more than once: metadata.x",
+    );
+    // Any other extra column is still unknown, and rows must match the header.
+    assert_caught(|s| add_column(s, "orgs.csv", "nces", "1"), "unknown: nces");
+    assert_caught(
+        |s| {
+            add_column(s, "orgs.csv", "metadata.x", "1");
+            edit(s, "orgs.csv", "205,district-1,1", "205,district-1");
+        },
+        "orgs.csv row 3: has 7 fields, the header has 8",
+    );
 }

@@ -171,6 +171,16 @@ pub fn file_spec(version: Version, name: &str) -> Option<&'static FileSpec> {
     files(version).iter().copied().find(|f| f.name.eq_ignore_ascii_case(name))
 }
 
+/// An older layout of a file that the same manifest version also announces: 1.2's
+/// users.csv before 1.2.1 removed `resourceSourcedIds`. `validate` accepts it; sis-extract
+/// writes the current one.
+pub fn older_layout(version: Version, name: &str) -> Option<&'static FileSpec> {
+    match (version, name) {
+        (Version::V1_2, "users") => Some(&v1_2::USERS_1_2_0),
+        _ => None,
+    }
+}
+
 /// Every `file.*` entry of manifest.csv, in the order written.
 pub fn manifest_files(version: Version) -> &'static [&'static str] {
     match version {
@@ -227,6 +237,13 @@ pub fn is_list(field: &str) -> bool {
     LIST_FIELDS.contains(&field)
 }
 
+/// Whether the OneRoster 1.2 and 1.2.1 CSV bindings allow `c` in an identifier: only
+/// `0-9 a-z A-Z . - _ / @` (a colon, a space or a comma is not allowed). 1.1 sets no such
+/// rule; some 1.1 receivers do (see `output::receivers`).
+pub fn is_id_char_1_2(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '@')
+}
+
 /// Id fields: `sourcedId` and every `…SourcedId(s)`.
 pub fn is_id(field: &str) -> bool {
     field == "sourcedId" || field.ends_with("SourcedId") || field.ends_with("SourcedIds")
@@ -237,7 +254,9 @@ pub fn is_id(field: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // OneRoster 1.2 CSV files: headers and required fields.
 //
-// Source: the 1EdTech OneRoster v1.2 CSV binding (see docs/oneroster.md for the cross-checks). In
+// Source: the 1EdTech OneRoster v1.2.1 CSV binding (the text 1EdTech's address serves today;
+// a public copy of the 1.2 and 1.2.1 texts is in the imsjapan/github.io repository, see
+// docs/oneroster.md). In
 // 1.2 a user's roles and organisations move from users.csv to roles.csv; sis-extract
 // derives roles.csv from the same users query as 1.1 (its `role` and `orgSourcedIds`
 // columns), so one query set serves both versions.
@@ -272,7 +291,6 @@ mod v1_2 {
             "grades",
             "password",
             "userMasterIdentifier",
-            "resourceSourcedIds",
             "preferredGivenName",
             "preferredMiddleName",
             "preferredFamilyName",
@@ -280,6 +298,39 @@ mod v1_2 {
             "pronouns",
         ],
         required: &["sourcedId", "enabledUser", "username", "givenName", "familyName"],
+        required_file: true,
+    };
+    /// users.csv as the 1.2 text (before 1.2.1) has it, with `resourceSourcedIds` after
+    /// `userMasterIdentifier`. 1.2.1 removed that column ("has been REMOVED", its revision
+    /// history); sis-extract writes 1.2.1 and `validate` accepts either.
+    pub const USERS_1_2_0: FileSpec = FileSpec {
+        name: "users",
+        headers: &[
+            "sourcedId",
+            "status",
+            "dateLastModified",
+            "enabledUser",
+            "username",
+            "userIds",
+            "givenName",
+            "familyName",
+            "middleName",
+            "identifier",
+            "email",
+            "sms",
+            "phone",
+            "agentSourcedIds",
+            "grades",
+            "password",
+            "userMasterIdentifier",
+            "resourceSourcedIds",
+            "preferredGivenName",
+            "preferredMiddleName",
+            "preferredFamilyName",
+            "primaryOrgSourcedId",
+            "pronouns",
+        ],
+        required: USERS.required,
         required_file: true,
     };
     pub const ROLES: FileSpec = FileSpec {

@@ -150,7 +150,8 @@ impl<'a> OneRosterFile<'a> {
             let role = role_1_2(group.role.as_deref().unwrap_or_default());
             for (index, org) in group.orgs.iter().enumerate() {
                 let role_type = if index == 0 { "primary" } else { "secondary" };
-                let id = format!("{}:{org}", group.sourced_id);
+                // `.`: the 1.2 binding allows no `:` in an id (only 0-9 a-z A-Z . - _ / @).
+                let id = format!("{}.{org}", group.sourced_id);
                 let record = [id.as_str(), "", "", &group.sourced_id, role_type, role, "", "", org, ""];
                 roles
                     .writer
