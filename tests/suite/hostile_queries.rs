@@ -399,23 +399,34 @@ fn linked_and_oversized_query_files_are_refused_without_echoing_them() {
 fn the_shipped_t_sql_needs_quoted_identifier_on_which_every_sql_server_session_gets() {
     use sqlparser::dialect::MsSqlDialect;
     use sqlparser::parser::Parser;
-    let folder = crate::support::repo().join("queries/infinite-campus/oneroster-1.1");
     let mut relying = Vec::new();
-    for entry in std::fs::read_dir(&folder).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let sql = text.replace('?', "'2026-01-15'");
-        assert!(Parser::parse_sql(&MsSqlDialect {}, &sql).is_ok(), "{} parses as T-SQL", path.display());
-        let code: String =
-            sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-        if code.contains("\"identity\"") {
-            relying.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    for set in ["oneroster-1.1", "clever"] {
+        let folder = crate::support::repo().join("queries/infinite-campus").join(set);
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let sql = text.replace('?', "'2026-01-15'");
+            assert!(Parser::parse_sql(&MsSqlDialect {}, &sql).is_ok(), "{} parses as T-SQL", path.display());
+            let code: String =
+                sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+            if code.contains("\"identity\"") {
+                relying.push(format!("{set}/{}", path.file_name().unwrap().to_string_lossy()));
+            }
         }
     }
     relying.sort();
     assert_eq!(
         relying,
-        ["demographics.sql", "enrollments.sql", "users.sql"],
+        [
+            "clever/enrollments.sql",
+            "clever/sections.sql",
+            "clever/staff.sql",
+            "clever/students.sql",
+            "clever/teachers.sql",
+            "oneroster-1.1/demographics.sql",
+            "oneroster-1.1/enrollments.sql",
+            "oneroster-1.1/users.sql"
+        ],
         "queries that quote \"identity\""
     );
     assert_eq!(
