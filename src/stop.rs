@@ -8,6 +8,9 @@
 //! work files removed, exit 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 //! `schedule` starts no new run and lets the current one finish. A second signal exits
 //! at once with the same code; the next run then removes what was left (src/pipeline.rs).
+//!
+//! The Windows service (src/service.rs) sets the same flag when the Service Control
+//! Manager asks it to stop ([`request_service_stop`]): it is SIGTERM under another name.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -97,6 +100,13 @@ pub fn sleep(duration: std::time::Duration) -> Result<(), Interrupted> {
         }
         std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
     }
+}
+
+/// A stop asked for by the Windows Service Control Manager: the same as SIGTERM from
+/// systemd (no new runs; a run in progress finishes). Several requests count as one: the
+/// SCM repeats its stop at shutdown, and that must not cut a run short.
+pub fn request_service_stop() {
+    let _ = SIGNAL.compare_exchange(0, SIGTERM, Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// Installs the handler (once per process) and sets what a first signal does.
