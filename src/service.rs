@@ -360,6 +360,7 @@ mod scm {
     }
 
     fn serve(body: Option<Body>) -> Result<()> {
+        crate::stop::install_for_service();
         let handler = service_control_handler::register(NAME, |control| match control {
             ServiceControl::Stop | ServiceControl::Shutdown | ServiceControl::Preshutdown => {
                 crate::stop::request_service_stop();

@@ -109,6 +109,15 @@ pub fn request_service_stop() {
     let _ = SIGNAL.compare_exchange(0, SIGTERM, Ordering::SeqCst, Ordering::SeqCst);
 }
 
+/// For the Windows service: the SCM's stop ([`request_service_stop`]) is its only stop,
+/// and a first stop lets the run in progress finish. No console handler is installed (a
+/// later [`install`] only sets the mode): Windows sends CTRL_LOGOFF_EVENT to every
+/// service's handler whenever any user logs off, which must not stop the service.
+pub fn install_for_service() {
+    INTERRUPT_RUNS.store(false, Ordering::SeqCst);
+    INSTALL.call_once(|| {});
+}
+
 /// Installs the handler (once per process) and sets what a first signal does.
 pub fn install(mode: Mode) -> Result<()> {
     INTERRUPT_RUNS.store(mode == Mode::InterruptRuns, Ordering::SeqCst);
