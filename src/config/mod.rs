@@ -359,9 +359,8 @@ pub enum HostKeyPin {
 }
 
 /// A secret the config names (`{ env = "NAME" }`, `{ file = "path" }` or `{ credential =
-/// "NAME" }`), read when the
-/// config is loaded. If it could not be read, the error waits for the command that needs
-/// it (connecting): `config` and `history` need no secret.
+/// "NAME" }`), read when the config is loaded. If it could not be read, the error waits
+/// for the command that needs it (connecting): `config` and `history` need no secret.
 pub struct SecretSetting {
     /// The config key, e.g. `source.password`.
     pub key: String,
