@@ -69,6 +69,69 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Write a commented config.toml for a vendor profile, to fill in.
     Init(InitArgs),
+    /// Windows: install, remove or show the Windows service that runs `schedule` (the
+    /// config given with -c). On Linux the systemd unit does this instead.
+    Service(ServiceArgs),
+    /// Windows: store or delete a `{ credential = "NAME" }` secret in the Windows Credential
+    /// Manager of the account running this command. On Linux systemd passes credentials.
+    Secret(SecretArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub action: ServiceAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceAction {
+    /// Create the service "sis-extract": starts with Windows (delayed), runs
+    /// `sis-extract -c CONFIG schedule` as ACCOUNT, restarts a minute after a failure.
+    /// Needs an administrator's console.
+    Install(ServiceInstallArgs),
+    /// Stop the service (a run in progress finishes first) and remove it.
+    Uninstall,
+    /// Whether the service is installed and running, its account, command, failure
+    /// actions and log file. Exit 1 when it is not installed.
+    Status,
+    /// What the Service Control Manager starts; not for a console.
+    #[command(hide = true)]
+    Run,
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceInstallArgs {
+    /// The account the service runs as: a domain or local account (DISTRICT\svc-sisextract,
+    /// .\sisextract) or a gMSA (DISTRICT\gmsa-sis$). Default: the service's own virtual
+    /// account, NT SERVICE\sis-extract (no password). The account needs "Log on as a service".
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Read --account's password from this environment variable instead of a prompt.
+    #[arg(long, value_name = "VAR", requires = "account")]
+    pub password_env: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SecretArgs {
+    #[command(subcommand)]
+    pub action: SecretAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretAction {
+    /// Prompt for the secret (no echo, twice) and store it as the generic credential NAME;
+    /// from a pipe, the first line read. Run it as the account that runs sis-extract.
+    Set {
+        /// The name the config gives: password = { credential = "NAME" }.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Delete the generic credential NAME.
+    Delete {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]

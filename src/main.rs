@@ -5,8 +5,8 @@
 //! stopped the upload; 4 a connectivity check failed.
 
 use sis_extract::{
-    archive, check, cli, config, detail, fsutil, guards, history, logging, output, pipeline, progress,
-    schedule, secret, stop,
+    archive, check, cli, config, credential, detail, fsutil, guards, history, logging, output, pipeline,
+    progress, schedule, secret, service, stop,
 };
 
 use std::io::Write;
@@ -15,7 +15,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{CheckArgs, Cli, Command, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, ValidateArgs};
+use cli::{
+    CheckArgs, Cli, Command, HistoryArgs, InitArgs, RunArgs, ScheduleArgs, SecretAction, SecretArgs,
+    ServiceAction, ServiceArgs, ValidateArgs,
+};
 use config::ConfigError;
 
 fn main() -> ExitCode {
@@ -29,13 +32,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The commands that run jobs read the config before logging starts, because the
     // config names the log file.
-    let preloaded =
-        matches!(cli.command, Command::Run(_) | Command::Schedule(_)).then(|| config::load(&cli.config));
-    let log_file = preloaded
-        .as_ref()
-        .and_then(|loaded| loaded.as_ref().ok())
-        .and_then(|c| c.log_file.clone().map(|file| (file, c.log_keep)));
-    let service = matches!(&cli.command, Command::Schedule(args) if args.next.is_none());
+    let under_scm = matches!(&cli.command, Command::Service(ServiceArgs { action: ServiceAction::Run }));
+    let preloaded = (matches!(cli.command, Command::Run(_) | Command::Schedule(_)) || under_scm)
+        .then(|| config::load(&cli.config));
+    let loaded = preloaded.as_ref().and_then(|loaded| loaded.as_ref().ok());
+    let log_file = if under_scm {
+        // A service has no console: its log file always exists (src/service.rs).
+        Some((service::log_file(&cli.config, loaded), loaded.map_or(14, |c| c.log_keep)))
+    } else {
+        loaded.and_then(|c| c.log_file.clone().map(|file| (file, c.log_keep)))
+    };
+    let service = matches!(&cli.command, Command::Schedule(args) if args.next.is_none()) || under_scm;
     let verbosity = logging::Verbosity { quiet: cli.quiet, verbose: cli.verbose, format: cli.log_format };
     logging::init(verbosity, log_file, service);
     progress::init(cli.quiet || service);
@@ -49,6 +56,9 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<ExitCode> {
+    if let Command::Service(args) = &cli.command {
+        return service_command(cli, args, preloaded);
+    }
     let loaded = || preloaded.unwrap_or_else(|| config::load(&cli.config));
     match &cli.command {
         Command::Config => {
@@ -67,7 +77,131 @@ fn dispatch(cli: &Cli, preloaded: Option<Result<config::Config>>) -> Result<Exit
         Command::Check(args) => check(cli, args),
         Command::Validate(args) => validate(args),
         Command::Init(args) => init(cli, args),
+        Command::Service(_) => unreachable!("dispatched above"),
+        Command::Secret(args) => secret_command(args),
     }
+}
+
+/// `service install|uninstall|status|run`: the Windows service (src/service.rs).
+#[cfg(windows)]
+fn service_command(
+    cli: &Cli,
+    args: &ServiceArgs,
+    preloaded: Option<Result<config::Config>>,
+) -> Result<ExitCode> {
+    match &args.action {
+        ServiceAction::Install(install) => {
+            let config = config::load(&cli.config)?;
+            let path = std::path::absolute(&cli.config)?;
+            let credentials = service::credential_secrets(&config);
+            if install.account.is_none() && !credentials.is_empty() {
+                bail!(ConfigError(format!(
+                    "{} come(s) from the Windows Credential Manager, which belongs to one account, and nobody can \
+                     log on as the default account {} to store them: install with --account DISTRICT\\svc-sisextract \
+                     and store them as that account (`runas /user:DISTRICT\\svc-sisextract \"sis-extract secret set \
+                     NAME\"`), or use {{ file = \"…\" }} secrets readable by {}",
+                    credentials.join(", "),
+                    service::DEFAULT_ACCOUNT,
+                    service::DEFAULT_ACCOUNT
+                )));
+            }
+            let password = match (&install.account, &install.password_env) {
+                (Some(_), Some(var)) => Some(secret::Secret::new(std::env::var(var).map_err(|_| {
+                    ConfigError(format!("--password-env {var}: the environment variable is not set"))
+                })?)),
+                (Some(account), None)
+                    if !(account.ends_with('$')
+                        || account.to_ascii_uppercase().starts_with("NT SERVICE\\")
+                        || account.to_ascii_uppercase().starts_with("NT AUTHORITY\\")) =>
+                {
+                    Some(secret::Secret::new(credential::prompt(&format!("password of {account}"))?))
+                }
+                _ => None,
+            };
+            let account = install.account.clone();
+            let notes =
+                service::install(&service::InstallOptions { config: path.clone(), account, password })?;
+            let account = install.account.as_deref().unwrap_or(service::DEFAULT_ACCOUNT);
+            for note in notes {
+                eprintln!("sis-extract: {note}");
+            }
+            let log = service::log_file(&path, Some(&config));
+            println!(
+                "installed service {} running `sis-extract -c {} schedule` as {account}",
+                service::NAME,
+                path.display()
+            );
+            println!("  it starts with Windows (delayed start) and a minute after a failure");
+            println!("  its log: {} (daily files)", log.display());
+            println!(
+                "  {account} needs to read the config, queries and secret files and to write the history, work and log \
+                 folders, e.g.: icacls \"{}\" /grant \"{account}:(OI)(CI)M\"",
+                path.parent().unwrap_or(&path).display()
+            );
+            println!("  start it now: sc start {}   (then: sis-extract service status)", service::NAME);
+            Ok(ExitCode::SUCCESS)
+        }
+        ServiceAction::Uninstall => {
+            println!("{}", service::uninstall()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        ServiceAction::Status => match service::status()? {
+            Some(lines) => {
+                println!("{}", secret::redact(&lines.join("\n")));
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                println!(
+                    "service {} is not installed; install it with `sis-extract -c CONFIG service install`",
+                    service::NAME
+                );
+                Ok(ExitCode::from(1))
+            }
+        },
+        ServiceAction::Run => {
+            let config = preloaded.unwrap_or_else(|| config::load(&cli.config));
+            service::run_under_scm(Box::new(move || serve_schedule(&config?)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(not(windows))]
+fn service_command(
+    _cli: &Cli,
+    _args: &ServiceArgs,
+    _preloaded: Option<Result<config::Config>>,
+) -> Result<ExitCode> {
+    bail!(ConfigError(service::not_on_this_system()))
+}
+
+/// `secret set|delete NAME`: the Windows Credential Manager (src/credential.rs).
+fn secret_command(args: &SecretArgs) -> Result<ExitCode> {
+    let (SecretAction::Set { name } | SecretAction::Delete { name }) = &args.action;
+    if let Some(why) = credential::invalid_name(name) {
+        bail!(ConfigError(why));
+    }
+    if let Some(instead) = credential::no_store_here(name) {
+        bail!(ConfigError(instead));
+    }
+    match &args.action {
+        SecretAction::Set { name } => {
+            credential::set(name)?;
+            println!(
+                "stored credential {name} in the Windows Credential Manager of this account; the config names it as \
+                 password = {{ credential = \"{name}\" }}"
+            );
+        }
+        SecretAction::Delete { name } => {
+            if credential::delete(name)? {
+                println!("deleted credential {name}");
+            } else {
+                println!("there was no credential {name} for this account");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `schedule`: the service loop, or `--next N`.
@@ -77,10 +211,16 @@ fn schedule(_cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<E
         print!("{}", schedule::print_next(&config, count, now)?);
         return Ok(ExitCode::SUCCESS);
     }
+    serve_schedule(&config)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The scheduler loop of `schedule` and of the Windows service, until a stop.
+fn serve_schedule(config: &config::Config) -> Result<()> {
     // A first stop signal lets the current run finish and starts no new one.
     stop::install(stop::Mode::FinishRuns)?;
     let options = pipeline::RunOptions::default();
-    let run_one = |job: &config::Job| match pipeline::run_job(&config, job, &options) {
+    let run_one = |job: &config::Job| match pipeline::run_job(config, job, &options) {
         Ok(report) => tracing::info!(
             job = report.job.as_str(),
             run_id = report.run_id.as_str(),
@@ -94,8 +234,7 @@ fn schedule(_cli: &Cli, args: &ScheduleArgs, config: config::Config) -> Result<E
             tracing::error!(job = job.name.as_str(), "run failed: {text}");
         }
     };
-    schedule::serve(&config, &run_one)?;
-    Ok(ExitCode::SUCCESS)
+    schedule::serve(config, &run_one)
 }
 
 /// `history`: past runs as a table (or JSON).

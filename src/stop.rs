@@ -8,6 +8,9 @@
 //! work files removed, exit 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 //! `schedule` starts no new run and lets the current one finish. A second signal exits
 //! at once with the same code; the next run then removes what was left (src/pipeline.rs).
+//!
+//! The Windows service (src/service.rs) sets the same flag when the Service Control
+//! Manager asks it to stop ([`request_service_stop`]): it is SIGTERM under another name.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -97,6 +100,22 @@ pub fn sleep(duration: std::time::Duration) -> Result<(), Interrupted> {
         }
         std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
     }
+}
+
+/// A stop asked for by the Windows Service Control Manager: the same as SIGTERM from
+/// systemd (no new runs; a run in progress finishes). Several requests count as one: the
+/// SCM repeats its stop at shutdown, and that must not cut a run short.
+pub fn request_service_stop() {
+    let _ = SIGNAL.compare_exchange(0, SIGTERM, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// For the Windows service: the SCM's stop ([`request_service_stop`]) is its only stop,
+/// and a first stop lets the run in progress finish. No console handler is installed (a
+/// later [`install`] only sets the mode): Windows sends CTRL_LOGOFF_EVENT to every
+/// service's handler whenever any user logs off, which must not stop the service.
+pub fn install_for_service() {
+    INTERRUPT_RUNS.store(false, Ordering::SeqCst);
+    INSTALL.call_once(|| {});
 }
 
 /// Installs the handler (once per process) and sets what a first signal does.

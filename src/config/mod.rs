@@ -37,6 +37,8 @@ fn config_error(path: &str, message: impl fmt::Display) -> anyhow::Error {
     ConfigError(format!("{path}: {message}")).into()
 }
 
+#[cfg(windows)]
+mod acl;
 mod connection_string;
 mod raw;
 mod secrets;
@@ -359,9 +361,9 @@ pub enum HostKeyPin {
     Unpinned,
 }
 
-/// A secret the config names (`{ env = "NAME" }` or `{ file = "path" }`), read when the
-/// config is loaded. If it could not be read, the error waits for the command that needs
-/// it (connecting): `config` and `history` need no secret.
+/// A secret the config names (`{ env = "NAME" }`, `{ file = "path" }` or `{ credential =
+/// "NAME" }`), read when the config is loaded. If it could not be read, the error waits
+/// for the command that needs it (connecting): `config` and `history` need no secret.
 pub struct SecretSetting {
     /// The config key, e.g. `source.password`.
     pub key: String,

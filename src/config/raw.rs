@@ -134,17 +134,19 @@ pub(super) enum DestinationKind {
     Sftp,
 }
 
-/// Where a secret comes from: `{ env = "NAME" }` or `{ file = "path" }`. Inline text is
-/// refused, so that config files can be shared in a ticket without leaking anything.
+/// Where a secret comes from: `{ env = "NAME" }`, `{ file = "path" }` or `{ credential =
+/// "NAME" }` (the system's credential store: src/credential.rs). Inline text is refused,
+/// so that config files can be shared in a ticket without leaking anything.
 pub(super) enum SecretRef {
     Env(String),
     File(String),
+    Credential(String),
 }
 
 impl<'de> Deserialize<'de> for SecretRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = toml::Value::deserialize(deserializer)?;
-        let hint = "use { env = \"NAME\" } or { file = \"path\" }";
+        let hint = "use { env = \"NAME\" }, { file = \"path\" } or { credential = \"NAME\" }";
         match value {
             toml::Value::String(_) => Err(de::Error::custom(format!(
                 "secrets may not be written inline in the config file: {hint}"
@@ -154,7 +156,12 @@ impl<'de> Deserialize<'de> for SecretRef {
                 match (entries.next(), entries.next()) {
                     (Some((key, toml::Value::String(v))), None) if key == "env" => Ok(SecretRef::Env(v)),
                     (Some((key, toml::Value::String(v))), None) if key == "file" => Ok(SecretRef::File(v)),
-                    _ => Err(de::Error::custom(format!("expected exactly one of env or file: {hint}"))),
+                    (Some((key, toml::Value::String(v))), None) if key == "credential" => {
+                        Ok(SecretRef::Credential(v))
+                    }
+                    _ => Err(de::Error::custom(format!(
+                        "expected exactly one of env, file or credential: {hint}"
+                    ))),
                 }
             }
             other => Err(de::Error::custom(format!("expected {hint}, found {}", describe(&other)))),

@@ -1,5 +1,6 @@
-//! Secrets named by the config: read from a file (bounded, never a FIFO) or the
-//! environment, and the warning about files others may read.
+//! Secrets named by the config: read from a file (bounded, never a FIFO), the
+//! environment or the system's credential store (src/credential.rs), and the warning about
+//! files others may read or change (mode bits on Unix, the ACL on Windows: `acl.rs`).
 
 use super::*;
 
@@ -25,8 +26,34 @@ pub fn warn_if_readable_by_others(path: &Path, what: &str) {
             );
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    if let Some(exposure) =
+        std::fs::metadata(path).ok().filter(|m| m.is_file()).and_then(|_| super::acl::exposure(path))
+        && !exposure.readers.is_empty()
+    {
+        crate::logging::print(
+            tracing::Level::WARN,
+            &format!(
+                "{what} {} is readable by other users ({} in its ACL); run `{}`",
+                path.display(),
+                exposure.readers.join(", "),
+                icacls_private(path)
+            ),
+        );
+    }
+    #[cfg(not(any(unix, windows)))]
     let _ = (path, what);
+}
+
+/// The `icacls` line that leaves a file to SYSTEM, the Administrators and the account
+/// running sis-extract (the service's or task's account when that is who runs it).
+#[cfg(windows)]
+fn icacls_private(path: &Path) -> String {
+    let account = std::env::var("USERNAME").unwrap_or_else(|_| "ACCOUNT".to_string());
+    format!(
+        "icacls \"{}\" /inheritance:r /grant:r \"SYSTEM:F\" \"BUILTIN\\Administrators:F\" \"{account}:F\"",
+        path.display()
+    )
 }
 
 /// Warns (on stderr, before logging starts) about a config file that other users may
@@ -54,7 +81,23 @@ pub fn warn_if_writable_by_others(path: &Path, what: &str) {
             );
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    if let Some(exposure) =
+        std::fs::metadata(path).ok().filter(|m| m.is_file()).and_then(|_| super::acl::exposure(path))
+        && !exposure.writers.is_empty()
+    {
+        crate::logging::print(
+            tracing::Level::WARN,
+            &format!(
+                "{what} {} can be changed by other users ({} in its ACL): it decides which commands run on failure \
+                 and where student data goes; run `{}`",
+                path.display(),
+                exposure.writers.join(", "),
+                icacls_private(path)
+            ),
+        );
+    }
+    #[cfg(not(any(unix, windows)))]
     let _ = (path, what);
 }
 
@@ -131,6 +174,12 @@ pub(super) fn load_secret(
                 .map(|text| secret_file_text(&text).to_string())
                 .map_err(|e| format!("cannot read the secret file {}: {e}", file.display()));
             (format!("file {}", file.display()), value)
+        }
+        SecretRef::Credential(name) => {
+            if let Some(why) = crate::credential::invalid_name(&name) {
+                return Err(config_error(key, why));
+            }
+            (crate::credential::describe(&name), crate::credential::read(&name))
         }
     };
     let value = value.and_then(|v| if v.is_empty() { Err("the secret is empty".to_string()) } else { Ok(v) });

@@ -54,7 +54,7 @@ fn inline_secrets_are_refused() {
             "{SOURCE}{}",
             sftp_job("").replace("password = { env = \"SFTP_PW\" }", "password = \"hunter2\"")
         ),
-        "job[0].destination.password: secrets may not be written inline in the config file: use { env = \"NAME\" } or { file = \"path\" }",
+        "job[0].destination.password: secrets may not be written inline in the config file: use { env = \"NAME\" }, { file = \"path\" } or { credential = \"NAME\" }",
     );
     assert_config_error(
         &format!("[source]\nconnection_string = \"Driver=X;PWD=hunter2\"\n{}", sftp_job("")),

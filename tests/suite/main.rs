@@ -13,6 +13,7 @@ mod check;
 mod clever;
 mod config_errors;
 mod consistency;
+mod credentials;
 mod day_one;
 mod day_one_logs;
 mod day_one_profiles;

@@ -266,24 +266,35 @@ fn the_service_definitions_that_ship_are_valid() {
         String::from_utf8_lossy(&version.stderr)
     );
     for unit in ["sis-extract.service", "sis-extract-run@.service"] {
-        let text = std::fs::read_to_string(repo.join("examples/linux").join(unit)).unwrap();
-        assert!(text.contains("ExecStart=/usr/local/bin/sis-extract -c /etc/sis-extract/config.toml"));
-        let local = ws.write(
-            &unit.replace("@.", "@demo."),
-            &text
-                .replace("/usr/local/bin/sis-extract", crate::support::bin())
-                .replace("User=sis-extract\n", "")
-                .replace("Group=sis-extract\n", ""),
+        let shipped = std::fs::read_to_string(repo.join("examples/linux").join(unit)).unwrap();
+        assert!(shipped.contains("ExecStart=/usr/local/bin/sis-extract -c /etc/sis-extract/config.toml"));
+        // The credential lines ship commented (a missing file fails the unit's start);
+        // verified as an admin uncomments them too.
+        assert!(
+            shipped
+                .contains("\n#LoadCredential=sis-db-password:/etc/sis-extract/credentials/sis-db-password\n")
         );
-        let output = Command::new("systemd-analyze").arg("verify").arg(&local).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let complaints: Vec<&str> = stderr
-            .lines()
-            .filter(|l| {
-                l.contains(&*local.file_name().unwrap().to_string_lossy()) && !l.contains("Documentation")
-            })
-            .collect();
-        assert!(complaints.is_empty(), "{unit}: {stderr}");
+        for (variant, text) in [
+            ("", shipped.clone()),
+            ("credentials-", shipped.replace("\n#LoadCredential", "\nLoadCredential")),
+        ] {
+            let local = ws.write(
+                &format!("{variant}{}", unit.replace("@.", "@demo.")),
+                &text
+                    .replace("/usr/local/bin/sis-extract", crate::support::bin())
+                    .replace("User=sis-extract\n", "")
+                    .replace("Group=sis-extract\n", ""),
+            );
+            let output = Command::new("systemd-analyze").arg("verify").arg(&local).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let complaints: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    l.contains(&*local.file_name().unwrap().to_string_lossy()) && !l.contains("Documentation")
+                })
+                .collect();
+            assert!(complaints.is_empty(), "{variant}{unit}: {stderr}");
+        }
     }
     let timer = std::fs::read_to_string(repo.join("examples/linux/sis-extract-run@.timer")).unwrap();
     assert!(timer.contains("OnCalendar=*-*-* 18:30:00 America/Chicago"));
