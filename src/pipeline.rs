@@ -792,21 +792,7 @@ fn write_csv_files(
             &mut Counting { inner: &mut csv, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();
-        let (rows, bytes, header) = csv.finish()?;
-        tracing::info!(
-            file = file_name.as_str(),
-            rows,
-            bytes,
-            elapsed_ms = stage.elapsed().as_millis() as u64,
-            "extracted"
-        );
-        progress.files.push(FileReport {
-            file: file_name,
-            rows,
-            bytes,
-            header,
-            query_sha256: query.sha256.clone(),
-        });
+        record_extracted(progress, file_name, query, stage, csv.finish()?);
         produced.push(path);
     }
     Ok(produced)
@@ -865,24 +851,34 @@ fn write_clever_set(
             &mut Counting { inner: &mut file, file: &file_label, rows: 0 },
         )?;
         crate::progress::clear();
-        let (rows, bytes, header) = file.finish()?;
-        tracing::info!(
-            file = file_name.as_str(),
-            rows,
-            bytes,
-            elapsed_ms = stage.elapsed().as_millis() as u64,
-            "extracted"
-        );
-        progress.files.push(FileReport {
-            file: file_name,
-            rows,
-            bytes,
-            header,
-            query_sha256: query.sha256.clone(),
-        });
+        record_extracted(progress, file_name, query, stage, file.finish()?);
         produced.push(path);
     }
     Ok(produced)
+}
+
+/// Logs a file the extract finished and records it for the run report and the history.
+fn record_extracted(
+    progress: &mut Progress,
+    file_name: String,
+    query: &SqlFile,
+    stage: Instant,
+    (rows, bytes, header): (u64, u64, Vec<String>),
+) {
+    tracing::info!(
+        file = file_name.as_str(),
+        rows,
+        bytes,
+        elapsed_ms = stage.elapsed().as_millis() as u64,
+        "extracted"
+    );
+    progress.files.push(FileReport {
+        file: file_name,
+        rows,
+        bytes,
+        header,
+        query_sha256: query.sha256.clone(),
+    });
 }
 
 /// Every query must name a OneRoster file, and every required file needs its query.
