@@ -7,7 +7,7 @@
 //! local copy, and stops the run cleanly: recorded `interrupted`, hook run, lock released,
 //! work files removed, exit 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 //! `schedule` starts no new run and lets the current one finish. A second signal exits
-//! at once with the same code; the next run then removes what was left (src/pipeline.rs).
+//! at once with the same code; the next run then removes what was left (src/pipeline/work_dir.rs).
 //!
 //! The Windows service (src/service.rs) sets the same flag when the Service Control
 //! Manager asks it to stop ([`request_service_stop`]): it is SIGTERM under another name.

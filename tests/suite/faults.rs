@@ -366,7 +366,7 @@ fn a_history_file_that_cannot_be_written_fails_the_run() {
     let before = ws.history_text();
     assert_eq!(before.lines().count(), 1);
     // Readable but not writable: the run reads it, extracts and delivers, then cannot
-    // record itself. The audit trail is a promise (src/pipeline.rs): the run fails.
+    // record itself. The audit trail is a promise (src/pipeline/mod.rs): the run fails.
     let history = ws.path("history.jsonl");
     let _immutable = Immutable::new(&history);
     let run = ws.run(&["run", "--as-of", "2026-01-15"]);

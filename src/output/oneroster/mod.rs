@@ -10,7 +10,7 @@
 //!   distinct values, other fields must agree;
 //! - dates, booleans, grades, sex and GUID case are normalised here, not in SQL.
 //!
-//! Validation of the finished set lives in `validate.rs`.
+//! Validation of the finished set lives in `output/validate/`.
 
 mod columns;
 mod manifest;
